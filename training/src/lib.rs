@@ -1,0 +1,24 @@
+//! coral-training: the CORAL model, its losses and training loop (burn), and its ONNX export.
+//!
+//! The boundary to the corpus side is [`train::train`]: it takes featurised cells
+//! ([`train::TrainSample`]: a [`coral_core::ModelInput`], an optional weak label and a notebook
+//! id) and a [`config::TrainConfig`], and writes a run folder. [`onnx::export_onnx`] turns the
+//! trained model into the artefact the server loads (DESIGN.md §5).
+
+pub mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod eval;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod onnx;
+pub mod rng;
+pub mod schedule;
+pub mod split;
+pub mod train;
+
+pub use config::{DeviceChoice, OptimizerConfig, TrainConfig};
+pub use loss::{LossConfig, LossWeights};
+pub use model::{CoralModel, ModelConfig};
+pub use train::{train, TrainError, TrainReport, TrainSample};

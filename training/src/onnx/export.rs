@@ -1,0 +1,352 @@
+//! The CORAL graph written as ONNX (IR 9, opset 17), mirroring [`CoralModel::forward`] op for op.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::module::Param;
+use burn::nn::{LayerNorm, Linear};
+use burn::prelude::*;
+use coral_core::Stage;
+use prost::Message;
+use serde::{Deserialize, Serialize};
+
+use super::builder::{value_info, Attr, Dim, GraphBuilder};
+use super::proto::{tensor_proto::DataType, ModelProto, OperatorSetIdProto, StringStringEntryProto};
+use crate::model::{CoralModel, ModelConfig, MASKED_SCORE};
+
+/// ONNX IR version written (ONNX Runtime 1.31 reads up to 11).
+pub const IR_VERSION: i64 = 9;
+/// Default-domain opset (LayerNormalization needs 17).
+pub const OPSET: i64 = 17;
+
+/// Graph input and output names (DESIGN.md §5).
+pub const INPUT_TOKENS: &str = "tokens";
+pub const INPUT_SEGMENTS: &str = "segments";
+pub const INPUT_MASK: &str = "mask";
+pub const OUTPUT_STAGES: &str = "stage_probs";
+pub const OUTPUT_TOPICS: &str = "topic_probs";
+pub const OUTPUT_EMBEDDING: &str = "embedding";
+
+/// Metadata written into the model (`metadata_props`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExportMetadata {
+    /// `coral.featurizer_version`: the featurizer the model's inputs come from.
+    pub featurizer_version: String,
+    /// `coral.vocab_sha256`: hash of the vocabulary file shipped beside the model.
+    pub vocab_sha256: String,
+    /// `coral.training`: facts about training (data, date, steps, …) as JSON.
+    pub training: serde_json::Value,
+    /// Further `key → value` pairs, written as they are.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("the model does not match its configuration: {0}")]
+    Mismatch(String),
+    #[error("reading parameter {name}: {message}")]
+    Read { name: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn values<const D: usize>(name: &str, t: Tensor<D>) -> Result<(Vec<usize>, Vec<f32>), ExportError> {
+    let dims = t.dims().to_vec();
+    let data = t
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| ExportError::Read {
+            name: name.to_owned(),
+            message: format!("{e:?}"),
+        })?;
+    Ok((dims, data))
+}
+
+fn param<const D: usize>(
+    g: &mut GraphBuilder,
+    name: &str,
+    p: &Param<Tensor<D>>,
+) -> Result<String, ExportError> {
+    let (dims, data) = values(name, p.val())?;
+    Ok(g.float(name, &dims, &data))
+}
+
+/// `x · W + b` with burn's `[in, out]` weight.
+fn linear(g: &mut GraphBuilder, name: &str, x: &str, l: &Linear) -> Result<String, ExportError> {
+    let w = param(g, &format!("{name}.weight"), &l.weight)?;
+    let y = g.node("MatMul", &[x, &w], None, &[]);
+    match &l.bias {
+        Some(b) => {
+            let b = param(g, &format!("{name}.bias"), b)?;
+            Ok(g.node("Add", &[&y, &b], None, &[]))
+        }
+        None => Ok(y),
+    }
+}
+
+fn layer_norm(
+    g: &mut GraphBuilder,
+    name: &str,
+    x: &str,
+    ln: &LayerNorm,
+    eps: f64,
+) -> Result<String, ExportError> {
+    let gamma = param(g, &format!("{name}.gamma"), &ln.gamma)?;
+    let mut inputs = vec![x.to_owned(), gamma];
+    if let Some(beta) = &ln.beta {
+        inputs.push(param(g, &format!("{name}.beta"), beta)?);
+    }
+    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    Ok(g.node(
+        "LayerNormalization",
+        &refs,
+        None,
+        &[("axis", Attr::Int(-1)), ("epsilon", Attr::Float(eps as f32))],
+    ))
+}
+
+/// Builds the ONNX model for `model`.
+pub fn build_model_proto(
+    model: &CoralModel,
+    config: &ModelConfig,
+    metadata: &ExportMetadata,
+) -> Result<ModelProto, ExportError> {
+    let d = model.d_model();
+    if d != config.d_model || model.topics() != config.topics || model.layers.len() != config.layers {
+        return Err(ExportError::Mismatch(format!(
+            "model has d_model {d}, {} topics, {} layers; config says {}, {}, {}",
+            model.topics(),
+            model.layers.len(),
+            config.d_model,
+            config.topics,
+            config.layers
+        )));
+    }
+    let h = config.heads as i64;
+    let dk = config.head_dim();
+    let mut g = GraphBuilder::default();
+
+    // Embeddings.
+    let tok_w = param(&mut g, "token_embedding.weight", &model.token_embedding.weight)?;
+    let seg_w = param(&mut g, "segment_embedding.weight", &model.segment_embedding.weight)?;
+    let tok = g.node("Gather", &[&tok_w, INPUT_TOKENS], None, &[("axis", Attr::Int(0))]);
+    let seg = g.node("Gather", &[&seg_w, INPUT_SEGMENTS], None, &[("axis", Attr::Int(0))]);
+    let mut x = g.node("Add", &[&tok, &seg], None, &[]);
+    let zero_axis = g.ints("const.axis0", &[0]);
+    let one_axis = g.ints("const.axis1", &[1]);
+    let two_axis = g.ints("const.axis2", &[2]);
+    let start0 = g.ints("const.start0", &[0]);
+    let end1 = g.ints("const.end1", &[1]);
+    if let Some(pos) = &model.position_embedding {
+        let pos_w = param(&mut g, "position_embedding.weight", &pos.weight)?;
+        let seq = g.node(
+            "Shape",
+            &[INPUT_TOKENS],
+            None,
+            &[("start", Attr::Int(1)), ("end", Attr::Int(2))],
+        );
+        let pos = g.node("Slice", &[&pos_w, &start0, &seq, &zero_axis], None, &[]);
+        x = g.node("Add", &[&x, &pos], None, &[]);
+    }
+
+    // Additive mask: 0 where allowed, MASKED_SCORE elsewhere.
+    let zero = g.float_scalar("const.zero", 0.0);
+    let masked = g.float_scalar("const.masked", MASKED_SCORE);
+    let mask = if config.full_attention {
+        // Key j is real iff mask[:, j, 0]: [b, l, 1] -> [b, 1, l] -> [b, 1, 1, l].
+        let col = g.node("Slice", &[INPUT_MASK, &start0, &end1, &two_axis], None, &[]);
+        let add = g.node("Where", &[&col, &zero, &masked], None, &[]);
+        let t = g.node("Transpose", &[&add], None, &[("perm", Attr::Ints(vec![0, 2, 1]))]);
+        g.node("Unsqueeze", &[&t, &one_axis], None, &[])
+    } else {
+        let add = g.node("Where", &[INPUT_MASK, &zero, &masked], None, &[]);
+        g.node("Unsqueeze", &[&add, &one_axis], None, &[])
+    };
+    let mask_cls = if config.full_attention {
+        mask.clone()
+    } else {
+        g.node("Slice", &[&mask, &start0, &end1, &two_axis], None, &[])
+    };
+
+    let qkv_shape = g.ints("const.qkv_shape", &[0, 0, 3 * h, dk as i64]);
+    let merge_shape = g.ints("const.merge_shape", &[0, 0, d as i64]);
+    let split = g.ints("const.split", &[h, h, h]);
+    let scale = g.float_scalar("const.scale", 1.0 / (dk as f32).sqrt());
+    let eps = config.layer_norm_eps;
+    let last = model.layers.len() - 1;
+    for (i, layer) in model.layers.iter().enumerate() {
+        let p = format!("layers.{i}");
+        let qkv = linear(&mut g, &format!("{p}.qkv"), &x, &layer.qkv)?;
+        let qkv = g.node("Reshape", &[&qkv, &qkv_shape], None, &[]);
+        let qkv = g.node(
+            "Transpose",
+            &[&qkv],
+            None,
+            &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
+        );
+        let (q, k, v) = (g.fresh("q"), g.fresh("k"), g.fresh("v"));
+        g.node_multi(
+            "Split",
+            &[&qkv, &split],
+            &[&q, &k, &v],
+            &[("axis", Attr::Int(1))],
+        );
+        let (q, residual, mask) = if i == last {
+            (
+                g.node("Slice", &[&q, &start0, &end1, &two_axis], None, &[]),
+                g.node("Slice", &[&x, &start0, &end1, &one_axis], None, &[]),
+                mask_cls.clone(),
+            )
+        } else {
+            (q, x.clone(), mask.clone())
+        };
+        let q = g.node("Mul", &[&q, &scale], None, &[]);
+        let kt = g.node(
+            "Transpose",
+            &[&k],
+            None,
+            &[("perm", Attr::Ints(vec![0, 1, 3, 2]))],
+        );
+        let scores = g.node("MatMul", &[&q, &kt], None, &[]);
+        let scores = g.node("Add", &[&scores, &mask], None, &[]);
+        let weights = g.node("Softmax", &[&scores], None, &[("axis", Attr::Int(-1))]);
+        let ctx = g.node("MatMul", &[&weights, &v], None, &[]);
+        let ctx = g.node(
+            "Transpose",
+            &[&ctx],
+            None,
+            &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
+        );
+        let ctx = g.node("Reshape", &[&ctx, &merge_shape], None, &[]);
+        let attended = linear(&mut g, &format!("{p}.attn_out"), &ctx, &layer.attn_out)?;
+        let sum = g.node("Add", &[&residual, &attended], None, &[]);
+        let xa = layer_norm(&mut g, &format!("{p}.norm_attn"), &sum, &layer.norm_attn, eps)?;
+        let hidden = linear(&mut g, &format!("{p}.ffn_in"), &xa, &layer.ffn_in)?;
+        let hidden = g.node("Relu", &[&hidden], None, &[]);
+        let ff = linear(&mut g, &format!("{p}.ffn_out"), &hidden, &layer.ffn_out)?;
+        let sum = g.node("Add", &[&xa, &ff], None, &[]);
+        x = layer_norm(&mut g, &format!("{p}.norm_ffn"), &sum, &layer.norm_ffn, eps)?;
+    }
+
+    // x is [b, 1, d] after the last ([CLS]-only) layer.
+    let z = g.node("Squeeze", &[&x, &one_axis], Some(OUTPUT_EMBEDDING), &[]);
+    let topic_logits = linear(&mut g, "topic", &z, &model.topic)?;
+    let p_topic = g.node(
+        "Softmax",
+        &[&topic_logits],
+        Some(OUTPUT_TOPICS),
+        &[("axis", Attr::Int(1))],
+    );
+    let stage_logits = linear(&mut g, "stage", &p_topic, &model.stage)?;
+    g.node(
+        "Softmax",
+        &[&stage_logits],
+        Some(OUTPUT_STAGES),
+        &[("axis", Attr::Int(1))],
+    );
+
+    let (b, l) = (Dim::Named("batch"), Dim::Named("seq"));
+    let inputs = vec![
+        value_info(INPUT_TOKENS, DataType::Int64, &[b, l]),
+        value_info(INPUT_SEGMENTS, DataType::Int64, &[b, l]),
+        value_info(INPUT_MASK, DataType::Bool, &[b, l, l]),
+    ];
+    let outputs = vec![
+        value_info(
+            OUTPUT_STAGES,
+            DataType::Float,
+            &[b, Dim::Fixed(Stage::OUTPUTS as i64)],
+        ),
+        value_info(
+            OUTPUT_TOPICS,
+            DataType::Float,
+            &[b, Dim::Fixed(config.topics as i64)],
+        ),
+        value_info(OUTPUT_EMBEDDING, DataType::Float, &[b, Dim::Fixed(d as i64)]),
+    ];
+    let graph = g.finish("coral", inputs, outputs);
+
+    Ok(ModelProto {
+        ir_version: IR_VERSION,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
+        producer_name: "coral-training".to_owned(),
+        producer_version: env!("CARGO_PKG_VERSION").to_owned(),
+        doc_string: "CORAL: data-analysis stage of a notebook code cell (IMPORT, WRANGLE, EXPLORE, MODEL, EVALUATE, NONE)".to_owned(),
+        graph: Some(graph),
+        metadata_props: metadata_props(config, metadata),
+        ..Default::default()
+    })
+}
+
+fn metadata_props(config: &ModelConfig, metadata: &ExportMetadata) -> Vec<StringStringEntryProto> {
+    let stages: Vec<&str> = Stage::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .chain(["NONE"])
+        .collect();
+    let mut props: BTreeMap<String, String> = BTreeMap::new();
+    props.insert(
+        "coral.featurizer_version".into(),
+        metadata.featurizer_version.clone(),
+    );
+    props.insert("coral.vocab_sha256".into(), metadata.vocab_sha256.clone());
+    props.insert("coral.training".into(), metadata.training.to_string());
+    props.insert(
+        "coral.config".into(),
+        serde_json::to_string(config).unwrap_or_default(),
+    );
+    props.insert("coral.stages".into(), stages.join(","));
+    for (key, value) in [
+        ("vocab_size", config.vocab_size.to_string()),
+        ("d_model", config.d_model.to_string()),
+        ("heads", config.heads.to_string()),
+        ("layers", config.layers.to_string()),
+        ("ffn", config.ffn.to_string()),
+        ("topics", config.topics.to_string()),
+        ("max_len", config.max_len.to_string()),
+        ("position_embedding", config.position_embedding.to_string()),
+        ("full_attention", config.full_attention.to_string()),
+        ("no_markdown", config.no_markdown.to_string()),
+        ("no_topic_losses", config.no_topic_losses.to_string()),
+    ] {
+        props.insert(format!("coral.{key}"), value);
+    }
+    for (key, value) in &metadata.extra {
+        props.insert(key.clone(), value.clone());
+    }
+    props
+        .into_iter()
+        .map(|(key, value)| StringStringEntryProto { key, value })
+        .collect()
+}
+
+/// Serialised ONNX bytes for `model`.
+pub fn export_onnx_bytes(
+    model: &CoralModel,
+    config: &ModelConfig,
+    metadata: &ExportMetadata,
+) -> Result<Vec<u8>, ExportError> {
+    Ok(build_model_proto(model, config, metadata)?.encode_to_vec())
+}
+
+/// Writes `model` as an ONNX file at `path` (DESIGN.md §5 contract).
+pub fn export_onnx(
+    model: &CoralModel,
+    config: &ModelConfig,
+    metadata: &ExportMetadata,
+    path: &Path,
+) -> Result<(), ExportError> {
+    let bytes = export_onnx_bytes(model, config, metadata)?;
+    std::fs::write(path, bytes).map_err(|source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,20 @@
+//! ONNX export of the CORAL model, written by hand (burn cannot export ONNX), and a small
+//! ONNX Runtime runner to check it.
+//!
+//! Contract (DESIGN.md §5): inputs `tokens` int64 `[batch, seq]`, `segments` int64
+//! `[batch, seq]`, `mask` bool `[batch, seq, seq]` (true = may attend); outputs `stage_probs`
+//! float32 `[batch, 6]`, `topic_probs` `[batch, K]`, `embedding` `[batch, d_model]`; batch and
+//! seq dynamic (seq at most `max_len` when the model has a position embedding). Metadata:
+//! `coral.featurizer_version`, `coral.vocab_sha256`, `coral.training`, `coral.config` and one
+//! `coral.<name>` entry per configuration value.
+
+mod builder;
+mod export;
+pub mod proto;
+pub mod runtime;
+
+pub use export::{
+    build_model_proto, export_onnx, export_onnx_bytes, ExportError, ExportMetadata, INPUT_MASK,
+    INPUT_SEGMENTS, INPUT_TOKENS, IR_VERSION, OPSET, OUTPUT_EMBEDDING, OUTPUT_STAGES,
+    OUTPUT_TOPICS,
+};
