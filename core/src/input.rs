@@ -59,7 +59,9 @@ impl ModelInput {
         if node_i == NO_NODE || node_j == NO_NODE {
             return false;
         }
-        node_i == node_j || self.parent(node_i) == Some(node_j) || self.parent(node_j) == Some(node_i)
+        node_i == node_j
+            || self.parent(node_i) == Some(node_j)
+            || self.parent(node_j) == Some(node_i)
     }
 
     fn parent(&self, node: u32) -> Option<u32> {
@@ -78,7 +80,11 @@ impl ModelInput {
     pub fn fill_mask(&self, padded_len: usize, out: &mut [bool]) {
         let len = self.len();
         assert!(padded_len >= len, "padded length shorter than the input");
-        assert_eq!(out.len(), padded_len * padded_len, "mask buffer has the wrong size");
+        assert_eq!(
+            out.len(),
+            padded_len * padded_len,
+            "mask buffer has the wrong size"
+        );
         for i in 0..padded_len {
             let row = &mut out[i * padded_len..(i + 1) * padded_len];
             if i >= len {
@@ -155,7 +161,10 @@ mod tests {
         let input = sample();
         let mut m = vec![true; 81];
         input.fill_mask(9, &mut m);
-        assert_eq!(&m[7 * 9..8 * 9], &[false, false, false, false, false, false, false, true, false]);
+        assert_eq!(
+            &m[7 * 9..8 * 9],
+            &[false, false, false, false, false, false, false, true, false]
+        );
         assert!(!m[9 + 8]);
     }
 }

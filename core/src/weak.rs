@@ -1,0 +1,300 @@
+//! Weak supervision (paper §IV-C): five heuristics over a cell, resolved by stage priority
+//! IMPORT > MODEL > EVALUATE > EXPLORE > WRANGLE. Cells no rule covers get no label.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::stage::Stage;
+use crate::syntax::CellSyntax;
+
+/// Share of a cell's syntax nodes that must be import statements for the import rule.
+pub const IMPORT_SHARE_THRESHOLD: f64 = 0.3;
+/// Markdown rules apply only to markdown of at most this many words.
+pub const MARKDOWN_MAX_WORDS: usize = 3;
+
+const BUILTIN_SEEDS: &str = include_str!("../data/seeds.toml");
+
+/// Which heuristic produced a weak label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WeakRule {
+    /// More than 30 % of the cell's syntax nodes are import statements.
+    ImportShare,
+    /// The cell calls this seed function.
+    Seed(String),
+    /// One line of code, a single expression that assigns nothing.
+    OneLineExpression,
+    /// Short markdown context containing this phrase.
+    Markdown(String),
+}
+
+impl fmt::Display for WeakRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WeakRule::ImportShare => f.write_str("import-share"),
+            WeakRule::Seed(name) => write!(f, "seed:{name}"),
+            WeakRule::OneLineExpression => f.write_str("one-line-expression"),
+            WeakRule::Markdown(phrase) => write!(f, "markdown:{phrase}"),
+        }
+    }
+}
+
+impl serde::Serialize for WeakRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A weak label and the rule that gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct WeakLabel {
+    pub stage: Stage,
+    pub rule: WeakRule,
+}
+
+/// Why a seed file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeedError {
+    #[error("invalid seed table: {0}")]
+    Toml(String),
+    #[error("invalid seed table: unknown stage `{0}`")]
+    UnknownStage(String),
+}
+
+#[derive(Deserialize)]
+struct SeedFile {
+    #[serde(default)]
+    seeds: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    markdown: BTreeMap<String, Vec<String>>,
+}
+
+/// Seed functions and markdown phrases, by stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedTable {
+    functions: HashMap<String, Stage>,
+    phrases: Vec<(String, Stage)>,
+}
+
+impl SeedTable {
+    /// The table compiled into coral (`core/data/seeds.toml`).
+    pub fn builtin() -> SeedTable {
+        // The builtin file is tested to parse; an empty table is the impossible fallback.
+        SeedTable::from_toml(BUILTIN_SEEDS).unwrap_or_else(|_| SeedTable {
+            functions: HashMap::new(),
+            phrases: Vec::new(),
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<SeedTable, SeedError> {
+        let file: SeedFile = toml::from_str(text).map_err(|e| SeedError::Toml(e.to_string()))?;
+        let mut table = SeedTable {
+            functions: HashMap::new(),
+            phrases: Vec::new(),
+        };
+        for (stage, names) in file.seeds {
+            let stage: Stage = stage
+                .parse()
+                .map_err(|_| SeedError::UnknownStage(stage.clone()))?;
+            for name in names {
+                table.functions.insert(name, stage);
+            }
+        }
+        for (stage, phrases) in file.markdown {
+            let stage: Stage = stage
+                .parse()
+                .map_err(|_| SeedError::UnknownStage(stage.clone()))?;
+            for phrase in phrases {
+                table.phrases.push((phrase.to_lowercase(), stage));
+            }
+        }
+        Ok(table)
+    }
+
+    /// Adds (or overrides) the entries of `other`.
+    pub fn extend(&mut self, other: SeedTable) {
+        self.functions.extend(other.functions);
+        for (phrase, stage) in other.phrases {
+            self.phrases.retain(|(p, _)| *p != phrase);
+            self.phrases.push((phrase, stage));
+        }
+    }
+
+    pub fn seed_stage(&self, qualified_name: &str) -> Option<Stage> {
+        self.functions.get(qualified_name).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.functions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+    }
+
+    /// All seed functions, sorted, with their stages.
+    pub fn functions(&self) -> Vec<(&str, Stage)> {
+        let mut all: Vec<_> = self
+            .functions
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
+    /// Applies the five heuristics to one analysed cell.
+    pub fn label(
+        &self,
+        syntax: &CellSyntax,
+        code_lines: usize,
+        markdown: Option<&str>,
+    ) -> Option<WeakLabel> {
+        let mut best: Option<WeakLabel> = None;
+        let mut offer = |candidate: WeakLabel| {
+            if best
+                .as_ref()
+                .is_none_or(|b| candidate.stage.priority() < b.stage.priority())
+            {
+                best = Some(candidate);
+            }
+        };
+        if syntax.total_nodes > 0
+            && syntax.import_nodes as f64 / syntax.total_nodes as f64 > IMPORT_SHARE_THRESHOLD
+        {
+            offer(WeakLabel {
+                stage: Stage::Import,
+                rule: WeakRule::ImportShare,
+            });
+        }
+        for call in &syntax.calls {
+            if let Some(stage) = self.seed_stage(call) {
+                offer(WeakLabel {
+                    stage,
+                    rule: WeakRule::Seed(call.clone()),
+                });
+            }
+        }
+        if code_lines == 1 && syntax.single_expression {
+            offer(WeakLabel {
+                stage: Stage::Explore,
+                rule: WeakRule::OneLineExpression,
+            });
+        }
+        if let Some(markdown) = markdown {
+            let words: Vec<String> = markdown
+                .split_whitespace()
+                .map(|w| {
+                    w.trim_matches(|c: char| !c.is_alphanumeric())
+                        .to_lowercase()
+                })
+                .filter(|w| !w.is_empty())
+                .collect();
+            if !words.is_empty() && words.len() <= MARKDOWN_MAX_WORDS {
+                let joined = words.join(" ");
+                for (phrase, stage) in &self.phrases {
+                    if joined.contains(phrase.as_str()) {
+                        offer(WeakLabel {
+                            stage: *stage,
+                            rule: WeakRule::Markdown(phrase.clone()),
+                        });
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::Scope;
+    use crate::syntax::analyze;
+
+    fn label(code: &str, markdown: Option<&str>) -> Option<(Stage, String)> {
+        let mut scope = Scope::new();
+        let syntax = analyze(code, &mut scope);
+        let lines = crate::notebook::Cell::code(code).code_lines();
+        SeedTable::builtin()
+            .label(&syntax, lines, markdown)
+            .map(|l| (l.stage, l.rule.to_string()))
+    }
+
+    #[test]
+    fn builtin_table_has_paper_seeds_and_extras() {
+        let table = SeedTable::from_toml(BUILTIN_SEEDS).expect("builtin seeds parse");
+        assert_eq!(table.len(), 39);
+        assert_eq!(
+            table.seed_stage("sklearn.cluster.KMeans"),
+            Some(Stage::Model)
+        );
+        assert_eq!(table.seed_stage("pandas.read_csv"), Some(Stage::Wrangle));
+    }
+
+    #[test]
+    fn rules_and_priority() {
+        assert_eq!(
+            label("import pandas as pd\nimport numpy as np", None),
+            Some((Stage::Import, "import-share".into()))
+        );
+        assert_eq!(
+            label("df.head()", None),
+            Some((Stage::Explore, "one-line-expression".into()))
+        );
+        assert_eq!(label("x = 1", None), None);
+        assert_eq!(
+            label(
+                "from sklearn.svm import SVC\nclf = SVC()\nclf.fit(X_train, y_train)\nplt.show()",
+                None
+            ),
+            Some((Stage::Model, "seed:sklearn.svm.SVC".into()))
+        );
+        assert_eq!(
+            label(
+                "model.fit(X, y)\nscores = run(model)",
+                Some("## Random forest")
+            ),
+            Some((Stage::Model, "markdown:random forest".into()))
+        );
+        assert_eq!(
+            label(
+                "s = run(model)\nprint(s)",
+                Some("We now run cross validation on all folds")
+            ),
+            None
+        );
+        assert_eq!(
+            label("s = run(model)\nprint(s)", Some("Cross-validation")),
+            None
+        );
+        assert_eq!(
+            label("s = run(model)\nprint(s)", Some("### Cross validation")),
+            Some((Stage::Evaluate, "markdown:cross validation".into()))
+        );
+    }
+
+    #[test]
+    fn user_table_extends_and_overrides() {
+        let mut table = SeedTable::builtin();
+        let user = SeedTable::from_toml(
+            "[seeds]\nEXPLORE = [\"pandas.read_csv\", \"plotly.express.scatter\"]",
+        )
+        .expect("valid");
+        table.extend(user);
+        assert_eq!(table.seed_stage("pandas.read_csv"), Some(Stage::Explore));
+        assert_eq!(
+            table.seed_stage("plotly.express.scatter"),
+            Some(Stage::Explore)
+        );
+        assert!(matches!(
+            SeedTable::from_toml("[seeds]\nCLEAN = [\"x\"]"),
+            Err(SeedError::UnknownStage(_))
+        ));
+        assert!(matches!(
+            SeedTable::from_toml("[seeds"),
+            Err(SeedError::Toml(_))
+        ));
+    }
+}
