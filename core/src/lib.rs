@@ -26,7 +26,7 @@ pub use input::ModelInput;
 pub use metrics::{
     CellStage, Finding, FindingsConfig, PipelineReport, PipelineSummary, Rule, Severity,
 };
-pub use notebook::{Cell, CellKind, Notebook, NotebookError};
+pub use notebook::{Cell, CellKind, CorpusRecord, Notebook, NotebookError};
 pub use scope::Scope;
 pub use stage::Stage;
 pub use vocab::Vocab;

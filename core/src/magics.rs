@@ -91,6 +91,28 @@ fn is_help_target(line: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '*')
 }
 
+/// Magics that set up the environment (rubric: IMPORT); they count as import statements for the
+/// import-share rule.
+const SETUP_MAGICS: &[&str] = &[
+    "matplotlib",
+    "pylab",
+    "load_ext",
+    "reload_ext",
+    "autoreload",
+    "pip",
+    "conda",
+    "config",
+    "env",
+];
+
+/// Whether a magic line sets up the environment (`%matplotlib inline`, `!pip install x`).
+pub fn is_setup_magic(line: &str) -> bool {
+    magic_words(line)
+        .split_whitespace()
+        .next()
+        .is_some_and(|word| SETUP_MAGICS.contains(&word))
+}
+
 /// The words a magic line contributes as values: `%matplotlib inline` → `matplotlib inline`.
 pub fn magic_words(line: &str) -> &str {
     line.trim()

@@ -159,6 +159,42 @@ impl Notebook {
     }
 }
 
+/// One notebook of the shared corpus (`shard-*.jsonl.gz`, one JSON object per line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorpusRecord {
+    pub id: String,
+    pub notebook: Notebook,
+}
+
+#[derive(Deserialize)]
+struct RawCorpusRecord {
+    id: String,
+    cells: Vec<serde_json::Value>,
+}
+
+impl CorpusRecord {
+    /// Parses one line of a corpus shard: `{"id", "repo", "path", "commit", "cells": [...]}`.
+    pub fn from_json_line(line: &str) -> Result<CorpusRecord, NotebookError> {
+        let raw: RawCorpusRecord = serde_json::from_str(line).map_err(|e| NotebookError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })?;
+        let cells = raw
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(index, value)| {
+                parse_cell(value).map_err(|reason| NotebookError::InvalidCell { index, reason })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CorpusRecord {
+            id: raw.id,
+            notebook: Notebook { cells },
+        })
+    }
+}
+
 fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
         Some(at) => message[..at].to_owned(),

@@ -40,6 +40,11 @@ impl Scope {
             .map_or(name, String::as_str)
     }
 
+    /// What a variable was assigned from, if it was assigned from a resolvable call.
+    pub fn binding(&self, name: &str) -> Option<&str> {
+        self.bindings.get(name).map(String::as_str)
+    }
+
     pub fn is_known(&self, name: &str) -> bool {
         self.bindings.contains_key(name) || self.aliases.contains_key(name)
     }

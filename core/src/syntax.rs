@@ -230,6 +230,8 @@ impl Walker<'_> {
             .collect();
         self.out.statements = statements.len();
         self.out.single_expression = match statements.as_slice() {
+            // Python 2's `print x` shows a value just like `print(x)`.
+            [only] if only.kind() == "print_statement" => !only.has_error(),
             [only] if only.kind() == "expression_statement" => {
                 let mut inner = only.walk();
                 let assigns = only.named_children(&mut inner).any(|c| {
@@ -318,10 +320,15 @@ impl Walker<'_> {
         } else {
             kind_token(node)
         };
-        if matches!(
-            node.kind(),
-            "import_statement" | "import_from_statement" | "future_import_statement"
-        ) {
+        let is_import = if kind == MAGIC_KIND {
+            magics::is_setup_magic(self.text(node))
+        } else {
+            matches!(
+                node.kind(),
+                "import_statement" | "import_from_statement" | "future_import_statement"
+            )
+        };
+        if is_import {
             self.out.import_nodes += 1;
         }
         let mut values = Vec::new();
@@ -397,10 +404,8 @@ impl Walker<'_> {
                     return;
                 }
                 let name = self.text(left);
-                match qualify(right, self.source, scope) {
-                    Some(value) if value != name && is_qualified(right, self.source, scope) => {
-                        scope.bind(name, &value)
-                    }
+                match binding_for(right, self.source, scope) {
+                    Some(value) if value != name => scope.bind(name, &value),
                     _ => scope.unbind(name),
                 }
             }
@@ -486,18 +491,29 @@ fn record_from_import(node: Node<'_>, source: &str, scope: &mut Scope) {
     }
 }
 
-/// Whether the base name of an expression chain was resolved through the scope.
-fn is_qualified(node: Node<'_>, source: &str, scope: &Scope) -> bool {
-    base_name(node)
-        .is_some_and(|base| scope.is_known(source.get(base.byte_range()).unwrap_or_default()))
-}
-
-fn base_name(node: Node<'_>) -> Option<Node<'_>> {
+/// What a variable assigned from `node` stands for. Method chains on a bound variable keep
+/// its binding (`X = df.drop(...)`: still the frame `pandas.read_csv` made); otherwise the
+/// innermost call names it (`df = pd.read_csv(f).dropna()` → `pandas.read_csv`, so a later
+/// `df.describe()` is `pandas.read_csv.describe`, as the seed table spells it).
+fn binding_for(node: Node<'_>, source: &str, scope: &Scope) -> Option<String> {
+    let mut innermost_call = None;
     let mut current = node;
     for _ in 0..MAX_CHAIN {
         current = match current.kind() {
-            "identifier" => return Some(current),
-            "call" => current.child_by_field_name("function")?,
+            "identifier" => {
+                let name = source.get(current.byte_range())?;
+                if let Some(bound) = scope.binding(name) {
+                    return Some(bound.to_owned());
+                }
+                if !scope.is_known(name) {
+                    return None;
+                }
+                return innermost_call.and_then(|call: Node<'_>| qualify(call, source, scope));
+            }
+            "call" => {
+                innermost_call = Some(current);
+                current.child_by_field_name("function")?
+            }
             "attribute" => current.child_by_field_name("object")?,
             "subscript" => current.child_by_field_name("value")?,
             _ => return None,
@@ -565,7 +581,7 @@ mod tests {
             [
                 "pandas.read_csv.dropna",
                 "pandas.read_csv",
-                "pandas.read_csv.dropna.describe"
+                "pandas.read_csv.describe"
             ]
         );
         assert_eq!(
@@ -591,7 +607,7 @@ mod tests {
             [
                 "pandas.DataFrame",
                 "pandas.DataFrame.fillna",
-                "pandas.DataFrame.fillna.describe"
+                "pandas.DataFrame.describe"
             ]
         );
     }
@@ -611,7 +627,7 @@ mod tests {
             ["@magic", "@magic", "@import_statement", "@aliased_import"]
         );
         assert_eq!(syntax.nodes[0].values, ["matplotlib", "inline"]);
-        assert_eq!(syntax.import_nodes, 1);
+        assert_eq!(syntax.import_nodes, 3);
         assert_eq!(scope.resolve("np"), "numpy");
     }
 
