@@ -5,6 +5,8 @@
 //! Python and every byte offset still points into the original source.
 
 /// Cell magics whose body is Python (the body is parsed; only the first line is a magic).
+use std::borrow::Cow;
+
 const PYTHON_BODY_CELL_MAGICS: &[&str] = &[
     "time",
     "timeit",
@@ -17,22 +19,23 @@ const PYTHON_BODY_CELL_MAGICS: &[&str] = &[
 
 /// The cell with its IPython lines neutralised.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Preprocessed {
-    /// The text handed to the parser, same byte length as the source.
-    pub python: String,
+pub struct Preprocessed<'a> {
+    /// The text handed to the parser, same byte length as the source (borrowed when the cell
+    /// has no IPython lines, the common case).
+    pub python: Cow<'a, str>,
     /// Byte offsets of the lines that were magics, shell escapes or help requests, ascending.
     pub magic_lines: Vec<usize>,
     /// The cell is a non-Python cell magic (`%%bash`, `%%html`, …): nothing to parse.
     pub foreign_cell_magic: bool,
 }
 
-impl Preprocessed {
+impl Preprocessed<'_> {
     pub fn is_magic_line(&self, start_byte: usize) -> bool {
         self.magic_lines.binary_search(&start_byte).is_ok()
     }
 }
 
-pub fn preprocess(source: &str) -> Preprocessed {
+pub fn preprocess(source: &str) -> Preprocessed<'_> {
     let first_code_line = source
         .lines()
         .map(str::trim_start)
@@ -42,14 +45,14 @@ pub fn preprocess(source: &str) -> Preprocessed {
             let name = name.split_whitespace().next().unwrap_or_default();
             if !PYTHON_BODY_CELL_MAGICS.contains(&name) {
                 return Preprocessed {
-                    python: String::new(),
+                    python: Cow::Borrowed(""),
                     magic_lines: vec![0],
                     foreign_cell_magic: true,
                 };
             }
         }
     }
-    let mut bytes = source.as_bytes().to_vec();
+    let mut bytes: Vec<u8> = Vec::new();
     let mut magic_lines = Vec::new();
     let mut offset = 0;
     let mut continued = false;
@@ -66,6 +69,9 @@ pub fn preprocess(source: &str) -> Preprocessed {
             if !continued {
                 magic_lines.push(offset);
             }
+            if bytes.is_empty() {
+                bytes = source.as_bytes().to_vec();
+            }
             bytes[offset + indent] = b'#';
             continued = body.ends_with('\\');
         } else {
@@ -73,8 +79,15 @@ pub fn preprocess(source: &str) -> Preprocessed {
         }
         offset += line.len();
     }
+    if magic_lines.is_empty() {
+        return Preprocessed {
+            python: Cow::Borrowed(source),
+            magic_lines,
+            foreign_cell_magic: false,
+        };
+    }
     // Replacing one ASCII byte with `#` keeps the text valid UTF-8.
-    let python = String::from_utf8(bytes).unwrap_or_else(|_| source.to_owned());
+    let python = String::from_utf8(bytes).map_or(Cow::Borrowed(source), Cow::Owned);
     Preprocessed {
         python,
         magic_lines,

@@ -167,7 +167,7 @@ struct Frame {
 
 struct Walker<'a> {
     source: &'a str,
-    pre: &'a Preprocessed,
+    pre: &'a Preprocessed<'a>,
     out: CellSyntax,
     stored_positions: usize,
     /// A node was dropped for space: later nodes are only counted.
