@@ -28,7 +28,7 @@ pub struct CellFeatures {
     pub has_imports: bool,
     /// tree-sitter reported a syntax error.
     pub syntax_error: bool,
-    /// IPython magic, shell or help lines.
+    /// `IPython` magic, shell or help lines.
     pub magics: usize,
     /// The cell holds only whitespace: it gets no stage.
     pub is_empty: bool,

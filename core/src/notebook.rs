@@ -290,7 +290,7 @@ mod tests {
             Notebook::from_ipynb(v3),
             Err(NotebookError::UnsupportedNbformat(3))
         );
-        let broken = Notebook::from_ipynb(b"{\"cells\": [").unwrap_err();
+        let broken = Notebook::from_ipynb(b"{\"cells\": [").expect_err("truncated JSON");
         assert!(
             matches!(broken, NotebookError::Json { line: 1, .. }),
             "{broken:?}"

@@ -22,7 +22,7 @@ const NODE_VALUE_CAP: usize = 12;
 /// is only counted.
 pub const MAX_STORED_POSITIONS: usize = 4096;
 
-/// Node kind token of an IPython magic, shell escape or help line.
+/// Node kind token of an `IPython` magic, shell escape or help line.
 pub const MAGIC_KIND: &str = "@magic";
 
 /// One selected syntax node.
@@ -55,7 +55,7 @@ pub struct CellSyntax {
     pub single_expression: bool,
     /// tree-sitter reported a syntax error, or could not parse at all.
     pub has_error: bool,
-    /// IPython magic / shell / help lines.
+    /// `IPython` magic / shell / help lines.
     pub magics: usize,
 }
 

@@ -16,7 +16,10 @@ fn repo_file(relative: &str) -> PathBuf {
 fn load(relative: &str) -> Result<Notebook, NotebookError> {
     let path = repo_file(relative);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if relative.ends_with(".py") {
+    if std::path::Path::new(relative)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("py"))
+    {
         Ok(Notebook::from_percent_script(&String::from_utf8_lossy(
             &bytes,
         )))
@@ -58,7 +61,9 @@ fn render(features: &[CellFeatures]) -> String {
                 continue;
             }
             let node = graph.node_of[i];
-            if current != Some(node) {
+            if current == Some(node) {
+                let _ = write!(line, " {}", graph.tokens[i]);
+            } else {
                 if !line.is_empty() {
                     let _ = writeln!(out, "{line}");
                 }
@@ -70,8 +75,6 @@ fn render(features: &[CellFeatures]) -> String {
                 };
                 line = format!("  {node:>3}<{parent:>3} {}", graph.tokens[i]);
                 current = Some(node);
-            } else {
-                let _ = write!(line, " {}", graph.tokens[i]);
             }
         }
         if !line.is_empty() {
