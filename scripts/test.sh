@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: Rust unit/snapshot/e2e tests, the ONNX checker, the
+# LSP end-to-end client tests and the VS Code extension's tests.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "ONNX Runtime library (.ort/lib)"
+scripts/fetch-onnxruntime.sh
+
+step "Python packages for the ONNX checker"
+if ! python3 -c "import onnx" 2>/dev/null; then
+    python3 -m pip install --quiet "onnx==1.23.2"
+fi
+export CORAL_REQUIRE_ONNX_CHECKER=1
+
+step "cargo test --workspace"
+cargo test --workspace --locked
+
+step "cargo check -p coral-training --features gpu (GPU training path compiles)"
+cargo check -p coral-training --features gpu --locked
+
+if [[ -x tests/lsp_e2e/run.sh ]]; then
+    step "LSP end-to-end tests (real LSP client)"
+    cargo build -p coral-server --bin coral-lsp --locked
+    tests/lsp_e2e/run.sh
+fi
+
+if [[ -f vscode-extension/package.json ]]; then
+    step "VS Code extension: unit tests"
+    (cd vscode-extension && npm ci --no-audit --no-fund && npm test)
+fi
+
+step "all tests passed"
