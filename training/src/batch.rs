@@ -100,10 +100,14 @@ pub fn without_markdown(input: &ModelInput) -> ModelInput {
     let keep: Vec<usize> = (0..input.len())
         .filter(|&i| input.segments.get(i) != Some(&SEGMENT_MARKDOWN))
         .collect();
-    let pick = |v: &Vec<u32>| -> Vec<u32> { keep.iter().filter_map(|&i| v.get(i).copied()).collect() };
+    let pick =
+        |v: &Vec<u32>| -> Vec<u32> { keep.iter().filter_map(|&i| v.get(i).copied()).collect() };
     ModelInput {
         token_ids: pick(&input.token_ids),
-        segments: keep.iter().filter_map(|&i| input.segments.get(i).copied()).collect(),
+        segments: keep
+            .iter()
+            .filter_map(|&i| input.segments.get(i).copied())
+            .collect(),
         node_of: pick(&input.node_of),
         node_parent: input.node_parent.clone(),
     }
@@ -233,7 +237,7 @@ pub fn sample_negatives(b: usize, m: usize, rng: &mut SplitMix64) -> Vec<u32> {
     let mut out = Vec::with_capacity(b * m);
     let mut others: Vec<u32> = Vec::with_capacity(b - 1);
     for c in 0..b {
-        if b - 1 >= m {
+        if b > m {
             others.clear();
             others.extend((0..b as u32).filter(|&i| i as usize != c));
             // Partial Fisher–Yates: the first m entries become a uniform sample.
@@ -260,11 +264,13 @@ mod tests {
     fn input(len: usize) -> ModelInput {
         // [CLS], then a chain of code nodes, each the child of the previous.
         let mut node_of = vec![NO_NODE];
-        node_of.extend((0..len as u32 - 1).map(|i| i));
+        node_of.extend(0..len as u32 - 1);
         let mut node_parent = vec![NO_NODE];
-        node_parent.extend((0..len as u32 - 2).map(|i| i));
+        node_parent.extend(0..len as u32 - 2);
         ModelInput {
-            token_ids: (0..len as u32).map(|i| if i == 0 { 2 } else { 3 + i }).collect(),
+            token_ids: (0..len as u32)
+                .map(|i| if i == 0 { 2 } else { 3 + i })
+                .collect(),
             segments: vec![0; len],
             node_of,
             node_parent,
@@ -296,13 +302,16 @@ mod tests {
         assert_eq!(validate_input(&good, 10), Ok(()));
         assert!(matches!(
             validate_input(&good, 5),
-            Err(InputError::TokenOutOfVocab { id: 6, .. })
+            Err(InputError::TokenOutOfVocab { id: 5, .. })
         ));
         let mut ragged = good.clone();
         ragged.node_of.pop();
         assert!(matches!(
             validate_input(&ragged, 10),
-            Err(InputError::Ragged { field: "node_of", .. })
+            Err(InputError::Ragged {
+                field: "node_of",
+                ..
+            })
         ));
         let mut seg = good.clone();
         seg.segments[1] = 2;

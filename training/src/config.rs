@@ -159,7 +159,7 @@ impl Default for TrainConfig {
             resume: true,
             log_every: 50,
             bucket_chunk_batches: 64,
-            seed: 0x00C0_4A1,
+            seed: 0x000C_04A1,
             device: DeviceChoice::Cpu,
             progress: true,
         }
@@ -167,6 +167,7 @@ impl Default for TrainConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

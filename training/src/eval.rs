@@ -87,7 +87,11 @@ pub fn evaluate(
             loss_config.normalize_hinge,
         );
         loss.add(&terms.values());
-        let probs = out.p_stage.into_data().try_to_vec::<f32>().unwrap_or_default();
+        let probs = out
+            .p_stage
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
         for (row, label) in batch.labels.iter().enumerate() {
             let Some(label) = label else { continue };
             let Some(p) = probs.get(row * Stage::OUTPUTS..(row + 1) * Stage::OUTPUTS) else {

@@ -16,6 +16,7 @@ pub mod onnx;
 pub mod rng;
 pub mod schedule;
 pub mod split;
+pub mod synthetic;
 pub mod train;
 
 pub use config::{DeviceChoice, OptimizerConfig, TrainConfig};

@@ -13,7 +13,7 @@
 //!   own `z_c` than to other cells' `z`. (With `n_i = r_neg` the loss would merely push the
 //!   reconstructions of different cells apart.) So here `n_i = z` of another cell in the same
 //!   batch. As in ABAE's reference code, z, r and n are L2-normalised first by default
-//!   ([`LossConfig::normalize_hinge`]): raw post-LayerNorm vectors have norm ≈ √d_model, which
+//!   ([`LossConfig::normalize_hinge`]): raw post-`LayerNorm` vectors have norm ≈ √`d_model`, which
 //!   would make the margin of 1 meaningless.
 //! - **Topic uniqueness** (eq. 13): the topic embeddings (rows of `Rᵀ`, i.e. the columns of the
 //!   paper's `d_model × K` matrix R) are L2-normalised per topic; the loss is the Frobenius norm
@@ -221,10 +221,11 @@ fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
 
 /// Eq. 12, averaged over cells: `Σ_i max(0, 1 − r_c·z_c + r_c·z_{neg_i})`.
 /// `z`, `r`: `[b, d]`; `negatives`: `b·m` row indices (m = `negatives.len() / b`).
+#[allow(clippy::many_single_char_names)]
 pub fn hinge(z: Tensor<2>, r: Tensor<2>, negatives: &[u32], normalize: bool) -> Tensor<1> {
     let [b, d] = z.dims();
     let device = z.device();
-    if b == 0 || negatives.is_empty() || negatives.len() % b != 0 {
+    if b == 0 || negatives.is_empty() || !negatives.len().is_multiple_of(b) {
         return Tensor::zeros([1], &device);
     }
     let m = negatives.len() / b;
@@ -254,6 +255,7 @@ pub fn orthogonality(topic_embeddings: Tensor<2>) -> Tensor<1> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -283,7 +285,7 @@ mod tests {
             &device(),
         );
         let labels = [Some(Stage::Explore), None, Some(Stage::Import)];
-        let expected = (6f32.ln() + (7.0f32 / 2.0).ln()) / 2.0;
+        let expected = f32::midpoint(6f32.ln(), (7.0f32 / 2.0).ln());
         close(scalar(cross_entropy(logits.clone(), &labels)), expected);
         close(scalar(cross_entropy(logits, &[None, None, None])), 0.0);
     }
@@ -291,10 +293,8 @@ mod tests {
     #[test]
     fn entropy_by_hand() {
         // Uniform over 6 → ln 6; one-hot-ish (logit 100) → ~0. Mean: ln 6 / 2.
-        let logits = Tensor::<2>::from_data(
-            [[0.0f32; 6], [100.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
-            &device(),
-        );
+        let logits =
+            Tensor::<2>::from_data([[0.0f32; 6], [100.0, 0.0, 0.0, 0.0, 0.0, 0.0]], &device());
         close(scalar(entropy(logits)), 6f32.ln() / 2.0);
     }
 
@@ -306,9 +306,17 @@ mod tests {
         let r = Tensor::<2>::from_data([[1.0f32, 0.0], [1.0, 0.0]], &device());
         close(scalar(hinge(z.clone(), r.clone(), &[1, 0], false)), 1.0);
         // Two negatives per cell (the other cell twice): cell 1 → 4, cell 0 → 0.
-        close(scalar(hinge(z.clone(), r.clone(), &[1, 1, 0, 0], false)), 2.0);
+        close(
+            scalar(hinge(z.clone(), r.clone(), &[1, 1, 0, 0], false)),
+            2.0,
+        );
         // Normalisation: scaling z and r leaves the normalised loss unchanged.
-        let big = hinge(z.clone().mul_scalar(7.0), r.clone().mul_scalar(3.0), &[1, 0], true);
+        let big = hinge(
+            z.clone().mul_scalar(7.0),
+            r.clone().mul_scalar(3.0),
+            &[1, 0],
+            true,
+        );
         close(scalar(big), 1.0);
         // The unnormalised loss sees the scale: cell 1 → max(0, 1 − 0 + 21) = 22; cell 0:
         // max(0, 1 − 21 + 0) = 0.

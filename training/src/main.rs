@@ -12,7 +12,11 @@ use coral_training::train::{CONFIG_FILE, MODEL_FILE};
 use coral_training::{train, DeviceChoice, TrainConfig, TrainSample};
 
 #[derive(Parser)]
-#[command(name = "coral-train", version, about = "Train the CORAL stage classifier and export it to ONNX")]
+#[command(
+    name = "coral-train",
+    version,
+    about = "Train the CORAL stage classifier and export it to ONNX"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,8 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train on featurised samples (JSON lines of {"input": ModelInput, "label": STAGE|null,
-    /// "notebook": u64}).
+    /// Train on featurised samples (JSON lines of `{"input": ModelInput, "label": STAGE|null,
+    /// "notebook": u64}`).
     Train {
         /// Samples file (JSON lines).
         #[arg(long)]

@@ -30,6 +30,7 @@ pub const MASKED_SCORE: f32 = -1.0e9;
 /// Hyper-parameters of the CORAL model and its ablation switches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, not a state machine
 pub struct ModelConfig {
     /// Vocabulary size (token ids are `0..vocab_size`; 0 = [PAD], 1 = [UNK], 2 = [CLS]).
     pub vocab_size: usize,
@@ -112,7 +113,7 @@ impl ModelConfig {
         if self.vocab_size < 3 {
             return Err(ConfigError::VocabTooSmall(self.vocab_size));
         }
-        if self.d_model % self.heads != 0 {
+        if !self.d_model.is_multiple_of(self.heads) {
             return Err(ConfigError::HeadsDoNotDivide {
                 d_model: self.d_model,
                 heads: self.heads,
@@ -160,7 +161,15 @@ impl ModelConfig {
             layers,
             topic: LinearConfig::new(d, self.topics).init(device),
             topic_embeddings: Initializer::Normal { mean: 0.0, std }.init([self.topics, d], device),
-            stage: LinearConfig::new(self.topics, Stage::OUTPUTS).init(device),
+            // p_topic lies on the simplex (entries ~1/K, not unit variance), so a fan-in scaled
+            // init would leave the stage logits nearly flat for a long time; unit-variance
+            // weights give one-hot topics logits of the usual scale.
+            stage: LinearConfig::new(self.topics, Stage::OUTPUTS)
+                .with_initializer(Initializer::Normal {
+                    mean: 0.0,
+                    std: 1.0,
+                })
+                .init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             full_attention: self.full_attention,
         })
@@ -172,7 +181,7 @@ impl ModelConfig {
 pub struct EncoderLayer {
     /// Fused query/key/value projection, `[d_model, 3·d_model]` (q | k | v, heads contiguous).
     pub qkv: Linear,
-    /// Output projection W_O.
+    /// Output projection `W_O`.
     pub attn_out: Linear,
     pub norm_attn: LayerNorm,
     pub ffn_in: Linear,
@@ -183,45 +192,64 @@ pub struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    /// `x`: `[b, l, d]`; `mask`: additive, `[b, 1, l, l]` or `[b, 1, 1, l]`.
-    /// With `cls_only` the result is `[b, 1, d]`: the layer's output at position 0 alone.
-    fn forward(&self, x: Tensor<3>, mask: &Tensor<4>, cls_only: bool) -> Tensor<3> {
+    /// `[b, l, d]` → queries, keys and values, each `[b, h, l, dk]`.
+    #[allow(clippy::many_single_char_names)]
+    fn project(&self, x: Tensor<3>) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
         let [b, l, d] = x.dims();
         let h = self.heads;
-        let dk = d / h;
         // [b, l, 3d] -> [b, 3h, l, dk]: heads 0..h are queries, h..2h keys, 2h..3h values.
         let qkv = self
             .qkv
-            .forward(x.clone())
-            .reshape([b, l, 3 * h, dk])
+            .forward(x)
+            .reshape([b, l, 3 * h, d / h])
             .swap_dims(1, 2);
-        let (q, residual, mask) = if cls_only {
-            let mask_rows = mask.dims()[2];
-            (
-                qkv.clone().slice(s![.., 0..h, 0..1, ..]),
-                x.slice(s![.., 0..1, ..]),
-                if mask_rows == 1 {
-                    mask.clone()
-                } else {
-                    mask.clone().slice(s![.., .., 0..1, ..])
-                },
-            )
-        } else {
-            (qkv.clone().slice(s![.., 0..h, .., ..]), x, mask.clone())
-        };
-        let k = qkv.clone().slice(s![.., h..2 * h, .., ..]);
-        let v = qkv.slice(s![.., 2 * h..3 * h, .., ..]);
-        let rows = q.dims()[2];
+        (
+            qkv.clone().slice(s![.., 0..h, .., ..]),
+            qkv.clone().slice(s![.., h..2 * h, .., ..]),
+            qkv.slice(s![.., 2 * h..3 * h, .., ..]),
+        )
+    }
 
+    /// Softmax attention weights `[b, h, rows, l]` for queries `q` against keys `k`.
+    fn weights(q: Tensor<4>, k: Tensor<4>, mask: Tensor<4>) -> Tensor<4> {
+        let dk = q.dims()[3];
         let scores = q
             .mul_scalar(1.0 / (dk as f32).sqrt())
             .matmul(k.swap_dims(2, 3))
             .add(mask);
-        let weights = self.dropout.forward(softmax(scores, 3));
-        let context = weights
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([b, rows, d]);
+        softmax(scores, 3)
+    }
+
+    /// The attention weights of every position (before dropout), `[b, h, l, l]`, for
+    /// inspection: masked pairs get exactly 0.
+    pub fn attention_weights(&self, x: Tensor<3>, mask: &Tensor<4>) -> Tensor<4> {
+        let (q, k, _) = self.project(x);
+        Self::weights(q, k, mask.clone())
+    }
+
+    /// `x`: `[b, l, d]`; `mask`: additive, `[b, 1, l, l]` or `[b, 1, 1, l]`.
+    /// With `cls_only` the result is `[b, 1, d]`: the layer's output at position 0 alone.
+    #[allow(clippy::many_single_char_names)]
+    pub fn forward(&self, x: Tensor<3>, mask: &Tensor<4>, cls_only: bool) -> Tensor<3> {
+        let [b, _, d] = x.dims();
+        let (q, k, v) = self.project(x.clone());
+        let (q, residual, mask) = if cls_only {
+            let mask = if mask.dims()[2] == 1 {
+                mask.clone()
+            } else {
+                mask.clone().slice(s![.., .., 0..1, ..])
+            };
+            (
+                q.slice(s![.., .., 0..1, ..]),
+                x.slice(s![.., 0..1, ..]),
+                mask,
+            )
+        } else {
+            (q, x, mask.clone())
+        };
+        let rows = q.dims()[2];
+        let weights = self.dropout.forward(Self::weights(q, k, mask));
+        let context = weights.matmul(v).swap_dims(1, 2).reshape([b, rows, d]);
         let attended = self.dropout.forward(self.attn_out.forward(context));
         let x = self.norm_attn.forward(residual + attended);
 
@@ -310,13 +338,8 @@ impl CoralModel {
         segments: Tensor<2, Int>,
         mask: Tensor<3, Bool>,
     ) -> Tensor<2> {
-        let [b, l] = tokens.dims();
-        let mut x = self.token_embedding.forward(tokens) + self.segment_embedding.forward(segments);
-        if let Some(position) = &self.position_embedding {
-            let positions = Tensor::<1, Int>::arange(0..l as i64, &x.device()).reshape([1, l]);
-            x = x + position.forward(positions);
-        }
-        let mut x = self.dropout.forward(x);
+        let b = tokens.dims()[0];
+        let mut x = self.dropout.forward(self.embed(tokens, segments));
         let mask = self.additive_mask(mask);
         let last = self.layers.len().saturating_sub(1);
         for (i, layer) in self.layers.iter().enumerate() {
@@ -324,6 +347,19 @@ impl CoralModel {
         }
         let d = x.dims()[2];
         x.slice(s![.., 0..1, ..]).reshape([b, d])
+    }
+
+    /// The input of the first layer, `[b, l, d_model]` (before dropout).
+    pub fn embed(&self, tokens: Tensor<2, Int>, segments: Tensor<2, Int>) -> Tensor<3> {
+        let l = tokens.dims()[1];
+        let x = self.token_embedding.forward(tokens) + self.segment_embedding.forward(segments);
+        match &self.position_embedding {
+            Some(position) => {
+                let positions = Tensor::<1, Int>::arange(0..l as i64, &x.device()).reshape([1, l]);
+                x + position.forward(positions)
+            }
+            None => x,
+        }
     }
 
     /// The topic and stage heads on top of z.
@@ -343,6 +379,7 @@ impl CoralModel {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -363,16 +400,17 @@ mod tests {
     #[test]
     fn config_is_validated() {
         assert!(ModelConfig::default().validate().is_ok());
-        let bad = ModelConfig {
-            heads: 3,
-            ..tiny()
-        };
+        let bad = ModelConfig { heads: 3, ..tiny() };
         assert!(matches!(
             bad.validate(),
             Err(ConfigError::HeadsDoNotDivide { .. })
         ));
         assert_eq!(
-            ModelConfig { topics: 0, ..tiny() }.validate(),
+            ModelConfig {
+                topics: 0,
+                ..tiny()
+            }
+            .validate(),
             Err(ConfigError::Zero("topics"))
         );
     }
@@ -410,7 +448,12 @@ mod tests {
         assert_eq!(out.p_topic.dims(), [2, 3]);
         assert_eq!(out.r.dims(), [2, 8]);
         assert_eq!(out.p_stage.dims(), [2, 6]);
-        let sums = out.p_stage.sum_dim(1).into_data().try_to_vec::<f32>().unwrap();
+        let sums = out
+            .p_stage
+            .sum_dim(1)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5), "{sums:?}");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// SplitMix64 (Steele, Lea & Flood 2014): passes BigCrush, one `u64` of state.
+/// `SplitMix64` (Steele, Lea & Flood 2014): passes `BigCrush`, one `u64` of state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitMix64 {
     pub state: u64,
@@ -37,7 +37,7 @@ impl SplitMix64 {
     }
 }
 
-/// The SplitMix64 output function, also a good 64-bit hash finaliser.
+/// The `SplitMix64` output function, also a good 64-bit hash finaliser.
 pub fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -124,11 +124,9 @@ pub fn build_optimizer(config: &TrainConfig) -> ModuleOptimizer {
                 dampening: 0.0,
                 nesterov,
             }))
-            .with_weight_decay(
-                (weight_decay > 0.0).then_some(WeightDecayConfig {
-                    penalty: weight_decay,
-                }),
-            )
+            .with_weight_decay((weight_decay > 0.0).then_some(WeightDecayConfig {
+                penalty: weight_decay,
+            }))
             .init(),
         OptimizerConfig::Adam {
             beta1,
@@ -139,11 +137,9 @@ pub fn build_optimizer(config: &TrainConfig) -> ModuleOptimizer {
             .with_beta_1(beta1)
             .with_beta_2(beta2)
             .with_epsilon(epsilon)
-            .with_weight_decay(
-                (weight_decay > 0.0).then_some(WeightDecayConfig {
-                    penalty: weight_decay,
-                }),
-            )
+            .with_weight_decay((weight_decay > 0.0).then_some(WeightDecayConfig {
+                penalty: weight_decay,
+            }))
             .init(),
         OptimizerConfig::AdamW {
             beta1,
@@ -403,12 +399,16 @@ pub fn train(
                 &device,
             )
         });
-        let improved = match (&validation, state.best_val_loss) {
-            (Some(v), Some(best)) => v.loss.total < best,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if let Some(v) = &validation {
+        // During the CE warm-up the objective is not the one validated (which uses all four
+        // terms), so warm-up epochs neither set the best model nor use up patience.
+        let in_warmup = state.step < config.loss.ce_warmup_steps;
+        let improved = !in_warmup
+            && match (&validation, state.best_val_loss) {
+                (Some(v), Some(best)) => v.loss.total < best,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+        if let Some(v) = validation.as_ref().filter(|_| !in_warmup) {
             if improved {
                 state.best_val_loss = Some(v.loss.total);
                 state.epochs_since_best = 0;

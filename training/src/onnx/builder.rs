@@ -82,7 +82,13 @@ impl GraphBuilder {
     }
 
     /// Adds a node with several outputs.
-    pub fn node_multi(&mut self, op: &str, inputs: &[&str], outputs: &[&str], attrs: &[(&str, Attr)]) {
+    pub fn node_multi(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attrs: &[(&str, Attr)],
+    ) {
         let name = self.fresh(op);
         self.nodes.push(NodeProto {
             op_type: op.to_owned(),
@@ -95,7 +101,12 @@ impl GraphBuilder {
     }
 
     /// Finishes the graph.
-    pub fn finish(self, name: &str, inputs: Vec<ValueInfoProto>, outputs: Vec<ValueInfoProto>) -> GraphProto {
+    pub fn finish(
+        self,
+        name: &str,
+        inputs: Vec<ValueInfoProto>,
+        outputs: Vec<ValueInfoProto>,
+    ) -> GraphProto {
         GraphProto {
             name: name.to_owned(),
             node: self.nodes,

@@ -11,12 +11,14 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::builder::{value_info, Attr, Dim, GraphBuilder};
-use super::proto::{tensor_proto::DataType, ModelProto, OperatorSetIdProto, StringStringEntryProto};
+use super::proto::{
+    tensor_proto::DataType, ModelProto, OperatorSetIdProto, StringStringEntryProto,
+};
 use crate::model::{CoralModel, ModelConfig, MASKED_SCORE};
 
 /// ONNX IR version written (ONNX Runtime 1.31 reads up to 11).
 pub const IR_VERSION: i64 = 9;
-/// Default-domain opset (LayerNormalization needs 17).
+/// Default-domain opset (`LayerNormalization` needs 17).
 pub const OPSET: i64 = 17;
 
 /// Graph input and output names (DESIGN.md §5).
@@ -77,6 +79,7 @@ fn param<const D: usize>(
 }
 
 /// `x · W + b` with burn's `[in, out]` weight.
+#[allow(clippy::many_single_char_names)]
 fn linear(g: &mut GraphBuilder, name: &str, x: &str, l: &Linear) -> Result<String, ExportError> {
     let w = param(g, &format!("{name}.weight"), &l.weight)?;
     let y = g.node("MatMul", &[x, &w], None, &[]);
@@ -106,18 +109,23 @@ fn layer_norm(
         "LayerNormalization",
         &refs,
         None,
-        &[("axis", Attr::Int(-1)), ("epsilon", Attr::Float(eps as f32))],
+        &[
+            ("axis", Attr::Int(-1)),
+            ("epsilon", Attr::Float(eps as f32)),
+        ],
     ))
 }
 
 /// Builds the ONNX model for `model`.
+#[allow(clippy::many_single_char_names)]
 pub fn build_model_proto(
     model: &CoralModel,
     config: &ModelConfig,
     metadata: &ExportMetadata,
 ) -> Result<ModelProto, ExportError> {
     let d = model.d_model();
-    if d != config.d_model || model.topics() != config.topics || model.layers.len() != config.layers {
+    if d != config.d_model || model.topics() != config.topics || model.layers.len() != config.layers
+    {
         return Err(ExportError::Mismatch(format!(
             "model has d_model {d}, {} topics, {} layers; config says {}, {}, {}",
             model.topics(),
@@ -132,10 +140,28 @@ pub fn build_model_proto(
     let mut g = GraphBuilder::default();
 
     // Embeddings.
-    let tok_w = param(&mut g, "token_embedding.weight", &model.token_embedding.weight)?;
-    let seg_w = param(&mut g, "segment_embedding.weight", &model.segment_embedding.weight)?;
-    let tok = g.node("Gather", &[&tok_w, INPUT_TOKENS], None, &[("axis", Attr::Int(0))]);
-    let seg = g.node("Gather", &[&seg_w, INPUT_SEGMENTS], None, &[("axis", Attr::Int(0))]);
+    let tok_w = param(
+        &mut g,
+        "token_embedding.weight",
+        &model.token_embedding.weight,
+    )?;
+    let seg_w = param(
+        &mut g,
+        "segment_embedding.weight",
+        &model.segment_embedding.weight,
+    )?;
+    let tok = g.node(
+        "Gather",
+        &[&tok_w, INPUT_TOKENS],
+        None,
+        &[("axis", Attr::Int(0))],
+    );
+    let seg = g.node(
+        "Gather",
+        &[&seg_w, INPUT_SEGMENTS],
+        None,
+        &[("axis", Attr::Int(0))],
+    );
     let mut x = g.node("Add", &[&tok, &seg], None, &[]);
     let zero_axis = g.ints("const.axis0", &[0]);
     let one_axis = g.ints("const.axis1", &[1]);
@@ -161,7 +187,12 @@ pub fn build_model_proto(
         // Key j is real iff mask[:, j, 0]: [b, l, 1] -> [b, 1, l] -> [b, 1, 1, l].
         let col = g.node("Slice", &[INPUT_MASK, &start0, &end1, &two_axis], None, &[]);
         let add = g.node("Where", &[&col, &zero, &masked], None, &[]);
-        let t = g.node("Transpose", &[&add], None, &[("perm", Attr::Ints(vec![0, 2, 1]))]);
+        let t = g.node(
+            "Transpose",
+            &[&add],
+            None,
+            &[("perm", Attr::Ints(vec![0, 2, 1]))],
+        );
         g.node("Unsqueeze", &[&t, &one_axis], None, &[])
     } else {
         let add = g.node("Where", &[INPUT_MASK, &zero, &masked], None, &[]);
@@ -225,7 +256,13 @@ pub fn build_model_proto(
         let ctx = g.node("Reshape", &[&ctx, &merge_shape], None, &[]);
         let attended = linear(&mut g, &format!("{p}.attn_out"), &ctx, &layer.attn_out)?;
         let sum = g.node("Add", &[&residual, &attended], None, &[]);
-        let xa = layer_norm(&mut g, &format!("{p}.norm_attn"), &sum, &layer.norm_attn, eps)?;
+        let xa = layer_norm(
+            &mut g,
+            &format!("{p}.norm_attn"),
+            &sum,
+            &layer.norm_attn,
+            eps,
+        )?;
         let hidden = linear(&mut g, &format!("{p}.ffn_in"), &xa, &layer.ffn_in)?;
         let hidden = g.node("Relu", &[&hidden], None, &[]);
         let ff = linear(&mut g, &format!("{p}.ffn_out"), &hidden, &layer.ffn_out)?;
@@ -267,7 +304,11 @@ pub fn build_model_proto(
             DataType::Float,
             &[b, Dim::Fixed(config.topics as i64)],
         ),
-        value_info(OUTPUT_EMBEDDING, DataType::Float, &[b, Dim::Fixed(d as i64)]),
+        value_info(
+            OUTPUT_EMBEDDING,
+            DataType::Float,
+            &[b, Dim::Fixed(d as i64)],
+        ),
     ];
     let graph = g.finish("coral", inputs, outputs);
 

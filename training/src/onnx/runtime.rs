@@ -9,7 +9,9 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::Tensor;
 
-use super::export::{INPUT_MASK, INPUT_SEGMENTS, INPUT_TOKENS, OUTPUT_EMBEDDING, OUTPUT_STAGES, OUTPUT_TOPICS};
+use super::export::{
+    INPUT_MASK, INPUT_SEGMENTS, INPUT_TOKENS, OUTPUT_EMBEDDING, OUTPUT_STAGES, OUTPUT_TOPICS,
+};
 use crate::batch::HostBatch;
 
 /// ONNX Runtime could not be used.
