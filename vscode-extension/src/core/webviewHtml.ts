@@ -91,8 +91,9 @@ h1{font-size:1.35em;font-weight:600;margin:0 0 4px;}
 h2{font-size:1.05em;font-weight:600;margin:18px 0 8px;}
 .sub{color:var(--vscode-descriptionForeground,#9d9d9d);margin:0 0 12px;}
 .notice{border-left:3px solid var(--vscode-editorWarning-foreground,#cca700);padding:6px 10px;margin:8px 0;}
-.strip{display:flex;gap:2px;height:44px;align-items:stretch;border-radius:4px;overflow:hidden;}
-.strip button{flex:1 1 0;min-width:6px;border:0;padding:0;margin:0;cursor:pointer;color:#fff;font:inherit;font-size:10px;
+.strip{display:flex;gap:2px;height:44px;align-items:stretch;border-radius:4px;overflow-x:auto;overflow-y:hidden;}
+.strip.dense{gap:1px;}
+.strip button{flex:1 1 0;min-width:3px;border:0;padding:0;margin:0;cursor:pointer;color:#fff;font:inherit;font-size:10px;
  display:flex;align-items:flex-end;justify-content:center;padding-bottom:3px;text-shadow:0 0 2px #000;}
 .strip button:hover,.strip button:focus-visible{outline:2px solid var(--vscode-focusBorder,#007fd4);outline-offset:-2px;filter:brightness(1.15);}
 .strip button.selected{outline:2px solid var(--vscode-foreground,#fff);outline-offset:-2px;}
@@ -156,7 +157,7 @@ function strip(summary: NotebookSummary): string {
   const first = summary.cells[0]?.index ?? 0;
   const last = summary.cells[summary.cells.length - 1]?.index ?? 0;
   return (
-    `<div class="strip" role="group" aria-label="Stage of each code cell, in notebook order">${blocks}</div>` +
+    `<div class="strip${summary.cells.length > 100 ? ' dense' : ''}" role="group" aria-label="Stage of each code cell, in notebook order">${blocks}</div>` +
     `<div class="axis"><span>cell ${first}</span><span>${summary.cells.length} code cells</span><span>cell ${last}</span></div>`
   );
 }

@@ -34,6 +34,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     panels,
     StageStatusBarProvider.register(summaries),
     vscode.workspace.onDidCloseNotebookDocument((nb) => summaries.forget(nb.uri)),
+    // The server publishes (so the summary refreshes) after labelling; this covers a server that
+    // has nothing to publish for a freshly opened notebook.
+    vscode.workspace.onDidOpenNotebookDocument((nb) => {
+      if (nb.notebookType === JUPYTER_NOTEBOOK) {
+        summaries.schedule(nb, 1500);
+      }
+    }),
     vscode.commands.registerCommand('coral.showPipeline', async (arg?: unknown) => {
       const notebook = targetNotebook(arg);
       if (notebook?.notebookType !== JUPYTER_NOTEBOOK) {

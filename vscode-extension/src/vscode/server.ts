@@ -12,7 +12,7 @@ import {
   ServerOptions,
   State,
 } from 'vscode-languageclient/node';
-import { Resolution, SETTING, resolveServer, skippedWarning } from '../core/binary';
+import { Resolution, SETTING, bundledPath, resolveServer, skippedWarning } from '../core/binary';
 import { DOCUMENT_SELECTOR } from '../core/selectors';
 import { SECTION, ServerSettings, configurationItem, expandPath, needsRestart, toServerSettings } from '../core/settings';
 import { ensureExecutable, nodeHost } from '../node/host';
@@ -100,8 +100,7 @@ export class ServerController implements vscode.Disposable {
   private async resolve(): Promise<Resolution> {
     const setting = vscode.workspace.getConfiguration(SECTION).get<string>('server.path');
     const host = nodeHost(this.context.extensionPath);
-    const bundled = vscode.Uri.joinPath(this.context.extensionUri, 'server', 'coral-lsp').fsPath;
-    await ensureExecutable(bundled);
+    await ensureExecutable(bundledPath(this.context.extensionPath, process.platform));
     return resolveServer(expandPath(setting, pathContext()), host);
   }
 

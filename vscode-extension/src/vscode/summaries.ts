@@ -81,9 +81,11 @@ export class SummaryStore implements vscode.Disposable {
       return;
     }
     const key = uri.toString();
-    const notebook = vscode.workspace.notebookDocuments.find((nb) =>
-      nb.getCells().some((cell) => cell.document.uri.toString() === key),
-    );
+    const owns = (nb: vscode.NotebookDocument) => nb.getCells().some((cell) => cell.document.uri.toString() === key);
+    // A VS Code cell URI carries its notebook's path: check that notebook first, then the others.
+    const notebooks = vscode.workspace.notebookDocuments;
+    const notebook =
+      notebooks.find((nb) => nb.uri.path === uri.path && owns(nb)) ?? notebooks.find((nb) => nb.uri.path !== uri.path && owns(nb));
     if (notebook !== undefined) {
       this.schedule(notebook);
     }

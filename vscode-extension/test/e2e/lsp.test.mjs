@@ -23,6 +23,7 @@ import {
   DidCloseNotebookDocumentNotification,
   DidOpenNotebookDocumentNotification,
   ExitNotification,
+  HoverRequest,
   InitializeRequest,
   InitializedNotification,
   InlayHintRequest,
@@ -116,6 +117,15 @@ function cellUri(notebookPath, handle) {
   return `vscode-notebook-cell:${pathToFileURL(notebookPath).pathname}#${fragment}`;
 }
 
+/** URIs compare after decoding: a server may re-encode `=` or the hex case of a cell fragment. */
+function normUri(uri) {
+  try {
+    return decodeURIComponent(uri);
+  } catch {
+    return uri;
+  }
+}
+
 function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
@@ -189,8 +199,8 @@ describe('coral-lsp end to end, as the VS Code extension drives it', () => {
       return null;
     });
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
-      diagnostics.set(params.uri, params.diagnostics);
-      published.push(params.uri);
+      diagnostics.set(normUri(params.uri), params.diagnostics);
+      published.push(normUri(params.uri));
     });
     connection.onNotification(() => undefined);
     connection.listen();
@@ -255,7 +265,7 @@ describe('coral-lsp end to end, as the VS Code extension drives it', () => {
     });
     // The extension refreshes its summary when the server publishes diagnostics for a cell.
     await eventually('publishDiagnostics for a cell of the notebook', () =>
-      published.some((uri) => synced.some((c) => c.uri === uri)),
+      published.some((uri) => synced.some((c) => normUri(c.uri) === uri)),
     );
   });
 
@@ -283,6 +293,21 @@ describe('coral-lsp end to end, as the VS Code extension drives it', () => {
         assert.match(typeof hint.label === 'string' ? hint.label : '', STAGE_HINT);
       }
     }
+  });
+
+  it('hovers over a code cell with its stage', async () => {
+    const hover = await withTimeout(
+      connection.sendRequest(HoverRequest.type, {
+        textDocument: { uri: editorCells[1].uri },
+        position: { line: 0, character: 3 },
+      }),
+      TIMEOUT_MS,
+      'hover',
+    );
+    assert.ok(hover, 'a hover on the import cell');
+    const contents = hover.contents;
+    const text = typeof contents === 'string' ? contents : Array.isArray(contents) ? contents.map((c) => c.value ?? c).join('\n') : contents.value;
+    assert.match(text, /IMPORT/);
   });
 
   it('answers coral/notebookSummary with the --check json shape the extension reads', async () => {
@@ -392,7 +417,7 @@ describe('coral-lsp end to end, as the VS Code extension drives it', () => {
       cellTextDocuments: synced.map((c) => ({ uri: c.uri })),
     });
     await eventually('diagnostics cleared for every cell', () =>
-      synced.every((c) => !diagnostics.has(c.uri) || diagnostics.get(c.uri).length === 0),
+      synced.every((c) => (diagnostics.get(normUri(c.uri)) ?? []).length === 0),
     );
     await withTimeout(connection.sendRequest(ShutdownRequest.type), TIMEOUT_MS, 'shutdown');
     connection.sendNotification(ExitNotification.type);

@@ -93,6 +93,7 @@ const vscodeStub = {
     getConfiguration: () => ({ get: (key: string) => config[key] }),
     onDidChangeConfiguration: () => disposable,
     onDidCloseNotebookDocument: () => disposable,
+    onDidOpenNotebookDocument: () => disposable,
     notebookDocuments: [],
     workspaceFolders: undefined,
   },

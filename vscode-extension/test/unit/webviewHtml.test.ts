@@ -22,7 +22,7 @@ const NONCE = 'bm9uY2Utbm9uY2Utbm9uY2U=';
 const options = { nonce: NONCE, cspSource: 'vscode-webview://abc', title: 'titanic_classifier.ipynb' };
 
 function blocks(html: string): { cell: number; stage: string }[] {
-  const strip = /<div class="strip"[^>]*>(.*?)<\/div>/s.exec(html)?.[1] ?? '';
+  const strip = /<div class="strip[^"]*"[^>]*>(.*?)<\/div>/s.exec(html)?.[1] ?? '';
   return [...strip.matchAll(/<button type="button" class="stage-([A-Za-z]+)" data-cell="(\d+)"/g)].map((m) => ({
     stage: m[1] ?? '',
     cell: Number(m[2]),
@@ -115,6 +115,14 @@ describe('renderPipelineHtml', () => {
     assert.deepEqual(blocks(page), [{ cell: 0, stage: 'none' }]);
     assert.match(page, /no stage<\/li>/);
     assert.match(renderPipelineHtml(parse({ cells: [] }), options), /no code cells/);
+  });
+
+  it('keeps every block of a large notebook (dense strip, no labels)', () => {
+    const cells = Array.from({ length: 400 }, (_, i) => ({ index: i, stage: 'EXPLORE', lines: 1 }));
+    const page = renderPipelineHtml(parse({ cells }), options);
+    assert.equal(blocks(page).length, 400);
+    assert.match(page, /<div class="strip dense"/);
+    assert.match(page, /data-cell="399" title="Cell 399: EXPLORE \(heuristic\) · 1 line" aria-label="[^"]*"><\/button>/);
   });
 
   it('refuses a nonce that could break the CSP', () => {
