@@ -1,0 +1,24 @@
+//! `workspace/didChangeConfiguration`: pulls the `coral` section when the client supports
+//! `workspace/configuration`, else takes the settings pushed with the notification.
+
+use std::sync::Arc;
+
+use tower_lsp_server::ls_types::DidChangeConfigurationParams;
+use tower_lsp_server::Client;
+
+use crate::lsp::configure;
+use crate::lsp::session::Session;
+
+pub async fn did_change_configuration(
+    session: &Arc<Session>,
+    client: &Client,
+    params: DidChangeConfigurationParams,
+) {
+    if session.support().configuration {
+        configure::pull(session, client).await;
+    } else if !params.settings.is_null() {
+        let problems = session.set_workspace_settings(params.settings);
+        configure::report(client, "settings", problems).await;
+        configure::apply(session, client).await;
+    }
+}

@@ -1,0 +1,71 @@
+//! `initialize`: client capabilities, position encoding, settings from
+//! `initializationOptions`, the engine, and the server's capabilities.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{
+    HoverProviderCapability, InitializeParams, InitializeResult, Notebook, NotebookCellSelector,
+    NotebookDocumentSyncOptions, NotebookSelector, OneOf, ServerCapabilities, ServerInfo,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+};
+
+use crate::lsp::configure;
+use crate::lsp::encoding::PositionEncoding;
+use crate::lsp::logging;
+use crate::lsp::session::{ClientSupport, Session};
+
+pub async fn initialize(session: &Arc<Session>, params: InitializeParams) -> Result<InitializeResult> {
+    let support = ClientSupport::from_capabilities(&params.capabilities);
+    session.set_support(support);
+    let problems = session.set_init_options(params.initialization_options.unwrap_or(Value::Null));
+    for problem in problems {
+        tracing::warn!("initializationOptions: {problem}");
+    }
+    let settings = session.settings();
+    for problem in logging::apply(settings.log_level.as_deref(), settings.log_file.as_deref()) {
+        tracing::warn!("{problem}");
+    }
+    configure::reload_engine(session, true).await;
+    tracing::info!(
+        "coral-lsp {} initialized; positions in {:?}",
+        env!("CARGO_PKG_VERSION"),
+        support.encoding
+    );
+    Ok(InitializeResult {
+        capabilities: capabilities(support.encoding),
+        server_info: Some(ServerInfo {
+            name: "coral-lsp".to_owned(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        }),
+        ..InitializeResult::default()
+    })
+}
+
+/// What the server does.
+pub fn capabilities(encoding: PositionEncoding) -> ServerCapabilities {
+    let cells = |language: &str| NotebookCellSelector {
+        language: language.to_owned(),
+    };
+    ServerCapabilities {
+        position_encoding: Some(encoding.kind()),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::INCREMENTAL),
+            ..TextDocumentSyncOptions::default()
+        })),
+        // Python cells of every notebook type; markdown cells too, as context for the model.
+        notebook_document_sync: Some(OneOf::Left(NotebookDocumentSyncOptions {
+            notebook_selector: vec![NotebookSelector::ByNotebook {
+                notebook: Notebook::String("*".to_owned()),
+                cells: Some(vec![cells("python"), cells("markdown")]),
+            }],
+            save: Some(false),
+        })),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        inlay_hint_provider: Some(OneOf::Left(true)),
+        experimental: Some(json!({ "coralNotebookSummary": true })),
+        ..ServerCapabilities::default()
+    }
+}

@@ -1,0 +1,101 @@
+//! `coral-lsp` as a language server (LSP 3.17 over stdio): stage inlay hints, hover and
+//! pipeline diagnostics on notebooks (`notebookDocument/*`) and `# %%` percent scripts.
+//!
+//! Layout, after ruff_server: [`server`] dispatches each LSP method to its own file in
+//! [`handlers`]; [`document`] is the notebook/text model; [`session`] holds the state;
+//! [`worker`] labels documents off the handler path (debounced, on a snapshot, through the
+//! shared [`crate::engine::Engine`]); [`analysis`] turns labels into what the surfaces show.
+//!
+//! stdout carries the protocol: nothing here prints; logs go to stderr or a log file.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
+pub mod analysis;
+pub mod configure;
+pub mod document;
+pub mod encoding;
+pub mod features;
+pub mod handlers;
+pub mod logging;
+pub mod reference;
+pub mod server;
+pub mod session;
+pub mod settings;
+pub mod summary;
+pub mod worker;
+
+use std::time::Duration;
+
+use tower_lsp_server::{ClientSocket, LspService, Server};
+
+pub use server::CoralServer;
+
+use crate::engine::EngineConfig;
+
+/// Builds the service (for stdio, or for an in-memory transport in tests).
+pub fn service(engine: EngineConfig) -> (LspService<CoralServer>, ClientSocket) {
+    LspService::build(|client| CoralServer::new(client, engine))
+        .custom_method(handlers::notebook_summary::METHOD, CoralServer::notebook_summary)
+        .finish()
+}
+
+/// How the server is started (from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct LspOptions {
+    /// Base engine configuration; the client's settings (model path, device) override it.
+    pub engine: EngineConfig,
+    /// Initial log filter (else `CORAL_LOG`, else `info`); the `logLevel` setting overrides it.
+    pub log_level: Option<String>,
+}
+
+impl LspOptions {
+    /// Options from the command line's engine flags.
+    pub fn from_cli(cli: &crate::cli::Cli) -> LspOptions {
+        let mut engine = EngineConfig {
+            model_dir: cli.model.clone(),
+            use_model: !cli.no_model,
+            threads: cli.threads,
+            seeds: cli.seeds.clone(),
+            ..EngineConfig::default()
+        };
+        if let Some(device) = cli.device {
+            engine.device = device;
+        }
+        if let Some(batch_size) = cli.batch_size {
+            engine.batch_size = batch_size;
+        }
+        LspOptions {
+            engine,
+            log_level: cli.log_level.clone(),
+        }
+    }
+}
+
+/// Serves LSP over stdin/stdout until the client says `exit`.
+pub fn run_stdio(options: LspOptions) -> anyhow::Result<()> {
+    let dispatch = logging::init(options.log_level.as_deref());
+    if let Some(dispatch) = &dispatch {
+        logging::enter(dispatch);
+    }
+    let thread_dispatch = dispatch.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("coral-lsp")
+        .on_thread_start(move || {
+            if let Some(dispatch) = &thread_dispatch {
+                logging::enter(dispatch);
+            }
+        })
+        .enable_all()
+        .build()?;
+    tracing::info!("coral-lsp {} serving LSP on stdio", env!("CARGO_PKG_VERSION"));
+    runtime.block_on(async {
+        let (service, socket) = service(options.engine);
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+    // Labelling still running on a blocking thread must not hold the exit up.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    tracing::info!("exited");
+    Ok(())
+}

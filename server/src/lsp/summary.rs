@@ -1,0 +1,28 @@
+//! `coral/notebookSummary`: the `--check --format json` report for one document, rendered by
+//! the check's own JSON writer ([`crate::report::json`]) so both stay one schema.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::check::discover::FileKind;
+use crate::check::{CheckReport, FileReport};
+use crate::engine::{ModelInfo, NotebookLabels};
+
+/// The report for one labelled document.
+pub fn report(path: &str, uri: &str, kind: FileKind, labels: &NotebookLabels, model: &ModelInfo) -> Value {
+    let report = CheckReport {
+        model: model.clone(),
+        files: vec![FileReport {
+            path: PathBuf::from(path),
+            display: path.to_owned(),
+            uri: uri.to_owned(),
+            kind,
+            cell_lines: Vec::new(),
+            labels: labels.clone(),
+        }],
+        errors: Vec::new(),
+    };
+    let text = crate::report::json::render(&report);
+    serde_json::from_str(&text).unwrap_or_else(|e| json!({ "version": 1, "error": e.to_string() }))
+}
