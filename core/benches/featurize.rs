@@ -14,6 +14,7 @@ struct Args {
     cells: usize,
     corpus: PathBuf,
     python: bool,
+    repeat: usize,
 }
 
 fn args() -> Args {
@@ -21,6 +22,7 @@ fn args() -> Args {
         cells: 20_000,
         corpus: PathBuf::from("../shared/data/notebooks"),
         python: true,
+        repeat: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -28,6 +30,13 @@ fn args() -> Args {
             "--cells" => out.cells = it.next().and_then(|v| v.parse().ok()).unwrap_or(out.cells),
             "--corpus" => out.corpus = it.next().map_or(out.corpus, PathBuf::from),
             "--no-python" => out.python = false,
+            "--repeat" => {
+                out.repeat = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(out.repeat)
+                    .max(1)
+            }
             _ => {}
         }
     }
@@ -102,7 +111,7 @@ fn main() {
         .iter()
         .map(|nb| featurize_notebook(nb, &seeds))
         .collect();
-    let single = (0..3)
+    let single = (0..args.repeat)
         .map(|_| {
             let start = Instant::now();
             let n: usize = notebooks
@@ -114,7 +123,7 @@ fn main() {
         })
         .fold(f64::INFINITY, f64::min);
     let threads = rayon::current_num_threads();
-    let parallel = (0..3)
+    let parallel = (0..args.repeat)
         .map(|_| {
             let start = Instant::now();
             let n: usize = notebooks
@@ -136,7 +145,7 @@ fn main() {
         .filter(|c| c.kind == coral_core::CellKind::Code)
         .map(|c| c.source.as_str())
         .collect();
-    let parse_only = (0..3)
+    let parse_only = (0..args.repeat)
         .map(|_| {
             let start = Instant::now();
             let trees = sources

@@ -8,11 +8,14 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod config;
+pub mod corpus;
 pub mod eval;
+pub mod labels;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod onnx;
+pub mod pipeline;
 pub mod rng;
 pub mod schedule;
 pub mod split;

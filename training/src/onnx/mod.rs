@@ -18,3 +18,17 @@ pub use export::{
     INPUT_SEGMENTS, INPUT_TOKENS, IR_VERSION, OPSET, OUTPUT_EMBEDDING, OUTPUT_STAGES,
     OUTPUT_TOPICS,
 };
+
+/// The `metadata_props` of a serialised ONNX model (empty when the bytes are not a model).
+pub fn read_metadata(bytes: &[u8]) -> std::collections::HashMap<String, String> {
+    use prost::Message as _;
+    proto::ModelProto::decode(bytes)
+        .map(|model| {
+            model
+                .metadata_props
+                .into_iter()
+                .map(|p| (p.key, p.value))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,210 @@
+//! The corpus-facing subcommands of `coral-train`: `vocab`, `stats`, sample preparation for
+//! `train --corpus`, and `eval --labels`. Each reads notebooks, featurizes them with
+//! coral-core (the one featurizer) and hands plain data to the model side.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use coral_core::{EncodeOptions, SeedTable, Stage, Vocab};
+
+use crate::corpus::{corpus_stats, count_tokens, featurize_corpus, read_corpus, samples, Corpus};
+use crate::labels::{self, Scores};
+use crate::train::TrainSample;
+
+/// The shared corpus, relative to the repository root.
+pub const DEFAULT_CORPUS: &str = "../shared/data/notebooks";
+
+/// Seeds: the built-in table, extended by a user file when given.
+pub fn seed_table(extra: Option<&Path>) -> Result<SeedTable> {
+    let mut seeds = SeedTable::builtin();
+    if let Some(path) = extra {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading seed file {}", path.display()))?;
+        seeds.extend(
+            SeedTable::from_toml(&text).with_context(|| format!("seed file {}", path.display()))?,
+        );
+    }
+    Ok(seeds)
+}
+
+/// `(stride, limit)`: keep every `stride`-th notebook, then at most `limit` of them.
+pub type Sample = (usize, Option<usize>);
+
+pub fn load_corpus(path: &Path, (stride, limit): Sample) -> Result<Corpus> {
+    let stride = stride.max(1);
+    let read_limit = limit.map(|l| l.saturating_mul(stride));
+    let mut corpus = read_corpus(path, read_limit)
+        .with_context(|| format!("reading corpus {}", path.display()))?;
+    if stride > 1 {
+        corpus.notebooks = corpus.notebooks.into_iter().step_by(stride).collect();
+    }
+    if let Some(limit) = limit {
+        corpus.notebooks.truncate(limit);
+    }
+    for (place, why) in corpus.skipped.iter().take(5) {
+        eprintln!("warning: skipped {place}: {why}");
+    }
+    if corpus.skipped.len() > 5 {
+        eprintln!(
+            "warning: … and {} more notebooks skipped",
+            corpus.skipped.len() - 5
+        );
+    }
+    Ok(corpus)
+}
+
+/// `coral-train vocab`: token counts over the corpus → `vocab.json`.
+pub fn build_vocab(
+    corpus: &Path,
+    limit: Sample,
+    seeds: &SeedTable,
+    min_count: u64,
+    max_size: usize,
+) -> Result<Vocab> {
+    let corpus = load_corpus(corpus, limit)?;
+    let features = featurize_corpus(&corpus, seeds);
+    let counts = count_tokens(&features);
+    Ok(Vocab::build(counts, min_count, max_size))
+}
+
+/// `coral-train stats`: the corpus report (text, and the JSON object).
+pub fn stats(
+    corpus: &Path,
+    limit: Sample,
+    seeds: &SeedTable,
+    window: usize,
+) -> Result<(String, serde_json::Value)> {
+    let corpus = load_corpus(corpus, limit)?;
+    let features = featurize_corpus(&corpus, seeds);
+    let stats = corpus_stats(&corpus, &features, window);
+    Ok((stats.render(), serde_json::to_value(&stats)?))
+}
+
+/// Samples for `train --corpus`: every non-empty code cell, encoded with the vocabulary.
+/// Also returns the majority weak label (for the eval baseline) and the labelled share.
+pub fn corpus_samples(
+    corpus: &Path,
+    limit: Sample,
+    seeds: &SeedTable,
+    vocab: &Vocab,
+    options: EncodeOptions,
+) -> Result<Vec<TrainSample>> {
+    let corpus = load_corpus(corpus, limit)?;
+    let features = featurize_corpus(&corpus, seeds);
+    let samples = samples(&corpus, &features, vocab, options);
+    if samples.is_empty() {
+        bail!("the corpus holds no non-empty code cells");
+    }
+    Ok(samples)
+}
+
+pub fn read_vocab(path: &Path) -> Result<Vocab> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading vocabulary {}", path.display()))?;
+    Vocab::from_json(&text).with_context(|| format!("vocabulary {}", path.display()))
+}
+
+/// How `eval` gets the model's stage probabilities for encoded cells.
+pub type Predictor<'a> =
+    dyn FnMut(&[&coral_core::ModelInput]) -> Result<Vec<[f32; Stage::OUTPUTS]>> + 'a;
+
+/// Everything `eval` reports.
+#[derive(Debug, serde::Serialize)]
+pub struct EvalReport {
+    pub labels: PathBuf,
+    pub cells: usize,
+    pub missing_cells: usize,
+    pub majority_stage: Stage,
+    pub scores: Vec<Scores>,
+}
+
+/// `coral-train eval`: the model beside the heuristic and majority baselines on a labelled file.
+/// The majority class is taken from the weak labels of `corpus` (never from the expert labels).
+#[allow(clippy::too_many_arguments)]
+pub fn eval(
+    labels_path: &Path,
+    corpus: &Path,
+    seeds: &SeedTable,
+    vocab: Option<&Vocab>,
+    options: EncodeOptions,
+    majority_stage: Stage,
+    model_name: &str,
+    predictor: Option<&mut Predictor<'_>>,
+) -> Result<EvalReport> {
+    let text = std::fs::read_to_string(labels_path)
+        .with_context(|| format!("reading {}", labels_path.display()))?;
+    let labelled = labels::parse_labels(&text)
+        .with_context(|| format!("labels file {}", labels_path.display()))?;
+    let wanted: std::collections::HashSet<&str> =
+        labelled.iter().map(|l| l.notebook.as_str()).collect();
+    let corpus = load_corpus(corpus, (1, None))?;
+    let kept = Corpus {
+        notebooks: corpus
+            .notebooks
+            .into_iter()
+            .filter(|nb| wanted.contains(nb.id.as_str()))
+            .collect(),
+        skipped: Vec::new(),
+    };
+    let features = featurize_corpus(&kept, seeds);
+    let by_id: HashMap<String, Vec<coral_core::CellFeatures>> = kept
+        .notebooks
+        .iter()
+        .map(|nb| nb.id.clone())
+        .zip(features)
+        .collect();
+    let (found, missing) = labels::match_cells(&labelled, &by_id);
+    if found.is_empty() {
+        bail!(
+            "none of the {} labelled cells was found in the corpus",
+            labelled.len()
+        );
+    }
+    let truth: Vec<Stage> = found.iter().map(|(l, _)| l.stage).collect();
+    let cells: Vec<&coral_core::CellFeatures> = found.iter().map(|(_, c)| *c).collect();
+    let mut scores = Vec::new();
+    if let (Some(predict), Some(vocab)) = (predictor, vocab) {
+        let inputs: Vec<coral_core::ModelInput> = cells
+            .iter()
+            .map(|c| c.graph.encode(vocab, options))
+            .collect();
+        let refs: Vec<&coral_core::ModelInput> = inputs.iter().collect();
+        let probs = predict(&refs)?;
+        let predicted: Vec<Stage> = probs.iter().map(crate::eval::predicted_stage).collect();
+        scores.push(labels::score(model_name, &truth, &predicted));
+    }
+    let heuristic = labels::heuristic_predictions(&cells, 0x5EED);
+    scores.push(labels::score(
+        "expert heuristics (+random)",
+        &truth,
+        &heuristic,
+    ));
+    let covered: Vec<usize> = (0..cells.len())
+        .filter(|&i| cells[i].weak_label.is_some())
+        .collect();
+    let covered_truth: Vec<Stage> = covered.iter().map(|&i| truth[i]).collect();
+    let covered_pred: Vec<Stage> = covered.iter().map(|&i| heuristic[i]).collect();
+    let mut on_covered = labels::score(
+        "heuristics, covered cells only",
+        &covered_truth,
+        &covered_pred,
+    );
+    on_covered.name = format!(
+        "heuristics on covered ({:.0}%)",
+        100.0 * covered.len() as f64 / cells.len() as f64
+    );
+    scores.push(on_covered);
+    scores.push(labels::score(
+        &format!("majority class ({majority_stage})"),
+        &truth,
+        &labels::majority_predictions(truth.len(), majority_stage),
+    ));
+    Ok(EvalReport {
+        labels: labels_path.to_owned(),
+        cells: found.len(),
+        missing_cells: missing.len(),
+        majority_stage,
+        scores,
+    })
+}
