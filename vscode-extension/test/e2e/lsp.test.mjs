@@ -214,16 +214,23 @@ describe('coral-lsp end to end, as the VS Code extension drives it', () => {
       initializationOptions: settings,
       trace: 'off',
     });
-    const died = exited.then(({ code, signal }) => {
-      throw new Error(
+    const exitedEarly = ({ code, signal }) =>
+      new Error(
         `${binary.path} exited (code ${code}, signal ${signal}) instead of answering initialize: ` +
-          `it does not speak LSP on stdio yet?\n--- stderr ---\n${stderr.slice(-2000)}`,
+          `it does not speak LSP on stdio (yet?)\n--- stderr ---\n${stderr.slice(-2000) || '(nothing)'}`,
       );
-    });
     try {
-      initializeResult = await Promise.race([withTimeout(init, TIMEOUT_MS, `${binary.path} initialize`), died]);
+      initializeResult = await Promise.race([
+        withTimeout(init, TIMEOUT_MS, `${binary.path} initialize`),
+        exited.then((exit) => Promise.reject(exitedEarly(exit))),
+      ]);
     } catch (error) {
-      throw new Error(`${error.message}\nThe binary printed on stderr:\n${stderr.slice(-2000) || '(nothing)'}`);
+      // A write to a process that already exited fails with EPIPE first: report the exit instead.
+      const exit = await Promise.race([exited, new Promise((r) => setTimeout(() => r(undefined), 2000))]);
+      if (exit !== undefined) {
+        throw exitedEarly(exit);
+      }
+      throw new Error(`${error.message}\n--- stderr ---\n${stderr.slice(-2000) || '(nothing)'}`);
     }
     connection.sendNotification(InitializedNotification.type, {});
   });
