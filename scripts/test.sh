@@ -17,14 +17,14 @@ fi
 export CORAL_REQUIRE_ONNX_CHECKER=1
 
 step "cargo test --workspace"
-cargo test --workspace --locked
+cargo test --workspace
 
 step "cargo check -p coral-training --features gpu (GPU training path compiles)"
-cargo check -p coral-training --features gpu --locked
+cargo check -p coral-training --features gpu
 
 if [[ -x tests/lsp_e2e/run.sh ]]; then
     step "LSP end-to-end tests (real LSP client)"
-    cargo build -p coral-server --bin coral-lsp --locked
+    cargo build -p coral-server --bin coral-lsp
     tests/lsp_e2e/run.sh
 fi
 
