@@ -86,16 +86,26 @@ impl Lsp {
                     return;
                 }
                 let at = Instant::now();
-                let Ok(body) = serde_json::from_slice::<Value>(&body) else { return };
+                let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+                    return;
+                };
                 // Answer the server's requests at once (configuration, refresh, registration).
-                if let (Some(id), Some(method)) = (body.get("id"), body.get("method").and_then(Value::as_str)) {
+                if let (Some(id), Some(method)) =
+                    (body.get("id"), body.get("method").and_then(Value::as_str))
+                {
                     let result = if method == "workspace/configuration" {
-                        let n = body.pointer("/params/items").and_then(Value::as_array).map_or(1, Vec::len);
+                        let n = body
+                            .pointer("/params/items")
+                            .and_then(Value::as_array)
+                            .map_or(1, Vec::len);
                         Value::Array(vec![Value::Null; n])
                     } else {
                         Value::Null
                     };
-                    send(&answer, &json!({"jsonrpc": "2.0", "id": id, "result": result}));
+                    send(
+                        &answer,
+                        &json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                    );
                 }
                 if tx.send(Message { at, body }).is_err() {
                     return;
@@ -113,16 +123,24 @@ impl Lsp {
     }
 
     fn notify(&self, method: &str, params: Value) {
-        send(&self.stdin, &json!({"jsonrpc": "2.0", "method": method, "params": params}));
+        send(
+            &self.stdin,
+            &json!({"jsonrpc": "2.0", "method": method, "params": params}),
+        );
     }
 
     fn request(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
-        send(&self.stdin, &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        send(
+            &self.stdin,
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
         loop {
             let message = self.recv().expect("response");
-            if message.body.get("id").and_then(Value::as_i64) == Some(id) && message.body.get("method").is_none() {
+            if message.body.get("id").and_then(Value::as_i64) == Some(id)
+                && message.body.get("method").is_none()
+            {
                 return message.body.get("result").cloned().unwrap_or(Value::Null);
             }
         }
@@ -132,7 +150,11 @@ impl Lsp {
         match self.incoming.recv_timeout(TIMEOUT) {
             Ok(message) => {
                 if message.body.get("method").and_then(Value::as_str) == Some("window/logMessage") {
-                    if let Some(text) = message.body.pointer("/params/message").and_then(Value::as_str) {
+                    if let Some(text) = message
+                        .body
+                        .pointer("/params/message")
+                        .and_then(Value::as_str)
+                    {
                         self.log.push(text.to_owned());
                     }
                 }
@@ -146,7 +168,8 @@ impl Lsp {
     fn wait_diagnostics(&mut self, uri: &str) -> Option<Instant> {
         loop {
             let message = self.recv()?;
-            if message.body.get("method").and_then(Value::as_str) == Some("textDocument/publishDiagnostics")
+            if message.body.get("method").and_then(Value::as_str)
+                == Some("textDocument/publishDiagnostics")
                 && message.body.pointer("/params/uri").and_then(Value::as_str) == Some(uri)
             {
                 return Some(message.at);
@@ -170,7 +193,10 @@ impl Lsp {
 
     fn stop(mut self) {
         self.next_id += 1;
-        send(&self.stdin, &json!({"jsonrpc": "2.0", "id": self.next_id, "method": "shutdown"}));
+        send(
+            &self.stdin,
+            &json!({"jsonrpc": "2.0", "id": self.next_id, "method": "shutdown"}),
+        );
         std::thread::sleep(Duration::from_millis(100));
         self.notify("exit", Value::Null);
         let deadline = Instant::now() + Duration::from_secs(2);
@@ -189,7 +215,11 @@ impl Lsp {
 fn notebook_cells() -> Vec<(bool, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let mut pool = Vec::new();
-    for name in ["titanic_classifier.ipynb", "regression_no_eval.ipynb", "sales_exploration.ipynb"] {
+    for name in [
+        "titanic_classifier.ipynb",
+        "regression_no_eval.ipynb",
+        "sales_exploration.ipynb",
+    ] {
         if let Ok(bytes) = std::fs::read(root.join(name)) {
             if let Ok(nb) = coral_core::Notebook::from_ipynb(&bytes) {
                 pool.extend(
@@ -201,7 +231,10 @@ fn notebook_cells() -> Vec<(bool, String)> {
         }
     }
     if pool.is_empty() {
-        pool.push((true, "import pandas as pd\ndf = pd.read_csv('a.csv')\ndf.head()".to_owned()));
+        pool.push((
+            true,
+            "import pandas as pd\ndf = pd.read_csv('a.csv')\ndf.head()".to_owned(),
+        ));
     }
     pool.iter().cycle().take(CELLS).cloned().collect()
 }
@@ -252,7 +285,12 @@ fn run(mut lsp: Lsp, init_options: Value, edits: usize) -> Option<Result> {
             })).collect::<Vec<_>>()
         }),
     );
-    let code: Vec<usize> = cells.iter().enumerate().filter(|(_, (c, _))| *c).map(|(i, _)| i).collect();
+    let code: Vec<usize> = cells
+        .iter()
+        .enumerate()
+        .filter(|(_, (c, _))| *c)
+        .map(|(i, _)| i)
+        .collect();
     let last_code = *code.last()?;
     lsp.wait_diagnostics(&cell_uri(last_code))?;
     lsp.drain(Duration::from_millis(300));
@@ -293,17 +331,31 @@ fn run(mut lsp: Lsp, init_options: Value, edits: usize) -> Option<Result> {
         lsp.drain(Duration::from_millis(15));
     }
     let rss_kib = lsp.peak_rss_kib();
-    let note = lsp.log.iter().find(|l| l.starts_with("coral:")).cloned().unwrap_or_default();
+    let note = lsp
+        .log
+        .iter()
+        .find(|l| l.starts_with("coral:"))
+        .cloned()
+        .unwrap_or_default();
     let name = lsp.name.clone();
     lsp.stop();
     samples.sort_by(f64::total_cmp);
-    Some(Result { name, samples, rss_kib, note })
+    Some(Result {
+        name,
+        samples,
+        rss_kib,
+        note,
+    })
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
-    let edits: usize = std::env::var("LSP_BENCH_EDITS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let coral = std::env::var("CORAL_LSP").unwrap_or_else(|_| env!("CARGO_BIN_EXE_coral-lsp").to_owned());
+    let edits: usize = std::env::var("LSP_BENCH_EDITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let coral =
+        std::env::var("CORAL_LSP").unwrap_or_else(|_| env!("CARGO_BIN_EXE_coral-lsp").to_owned());
     let ruff = std::env::var("RUFF").unwrap_or_else(|_| "ruff".to_owned());
 
     println!("lsp_latency: {CELLS}-cell notebook, {edits} one-cell edits, didChange → publishDiagnostics for that cell");
@@ -322,7 +374,10 @@ fn main() {
         },
         None => println!("ruff server: not found (`pip install ruff` or set RUFF) — coral only"),
     }
-    println!("{:<12} {:>9} {:>9} {:>9} {:>9} {:>12}", "server", "p50 ms", "p95 ms", "p99 ms", "max ms", "peak RSS");
+    println!(
+        "{:<12} {:>9} {:>9} {:>9} {:>9} {:>12}",
+        "server", "p50 ms", "p95 ms", "p99 ms", "max ms", "peak RSS"
+    );
     for r in &results {
         println!(
             "{:<12} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9} MiB",
@@ -331,7 +386,8 @@ fn main() {
             percentile(&r.samples, 95.0),
             percentile(&r.samples, 99.0),
             r.samples.last().copied().unwrap_or(f64::NAN),
-            r.rss_kib.map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
+            r.rss_kib
+                .map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
         );
         if !r.note.is_empty() {
             println!("  {}", r.note);

@@ -276,14 +276,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         if !cli.paths.is_empty() {
             bail!("to check files, pass --check: coral-lsp --check PATH...");
         }
-        // The language server over stdio comes next; until then say so and fail.
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!(
-                "coral-lsp: the language server (stdio) is not available yet; use `coral-lsp --check PATH...`"
-            );
-        }
-        return Ok(EXIT_ERROR);
+        crate::lsp::run_stdio(crate::lsp::LspOptions::from_cli(cli))?;
+        return Ok(0);
     }
 
     let cwd = std::env::current_dir().context("reading the current directory")?;

@@ -15,3 +15,4 @@ pub use engine::{
     CellLabel, Device, Engine, EngineConfig, EngineError, EngineStats, LabelSource, ModelInfo,
     NotebookLabels,
 };
+pub mod lsp;

@@ -7,6 +7,8 @@ mod lsp_support;
 use lsp_support::{heuristics, render, start, ClientNotebook};
 use serde_json::{json, Value};
 
+const EVALUATE_CELL: &str = "from sklearn.metrics import mean_squared_error\npredicted = lr.predict(X)\nerror = mean_squared_error(y, predicted)\nprint(error)";
+
 fn fast() -> Value {
     json!({"debounceMs": 0})
 }
@@ -23,24 +25,31 @@ async fn notebook_lifecycle_hints_and_diagnostics_follow() {
     );
 
     let mut nb = ClientNotebook::from_ipynb("examples/regression_no_eval.ipynb");
-    client.notify("notebookDocument/didOpen", nb.did_open()).await;
+    client
+        .notify("notebookDocument/didOpen", nb.did_open())
+        .await;
     client.wait_refreshes(1).await;
     // Every cell got a list (empty ones included), so stale diagnostics can clear.
-    assert!(nb.cells.iter().all(|(uri, ..)| client.diagnostics.contains_key(uri)));
+    assert!(nb
+        .cells
+        .iter()
+        .all(|(uri, ..)| client.diagnostics.contains_key(uri)));
     insta::assert_snapshot!("lifecycle_1_open", render(&mut client, &nb).await);
 
     // Cell 3 `housing.describe()` (EXPLORE) becomes a model fit.
-    let change = nb.set_text(3, "from sklearn.linear_model import Ridge\nridge = Ridge().fit(X, y)");
+    let change = nb.set_text(
+        3,
+        "from sklearn.linear_model import Ridge\nridge = Ridge().fit(X, y)",
+    );
     client.notify("notebookDocument/didChange", change).await;
     client.wait_refreshes(1).await;
-    insta::assert_snapshot!("lifecycle_2_edit_stage_changes", render(&mut client, &nb).await);
+    insta::assert_snapshot!(
+        "lifecycle_2_edit_stage_changes",
+        render(&mut client, &nb).await
+    );
 
     // Insert an evaluation cell at the end: the model-without-evaluate finding clears.
-    let change = nb.insert(
-        nb.cells.len(),
-        "code",
-        "from sklearn.metrics import mean_squared_error\nmean_squared_error(y, lr.predict(X))",
-    );
+    let change = nb.insert(nb.cells.len(), "code", EVALUATE_CELL);
     client.notify("notebookDocument/didChange", change).await;
     client.wait_refreshes(1).await;
     insta::assert_snapshot!("lifecycle_3_insert", render(&mut client, &nb).await);
@@ -62,9 +71,15 @@ async fn notebook_lifecycle_hints_and_diagnostics_follow() {
     assert_eq!(client.hover(&removed, 0, 0).await["result"], Value::Null);
 
     // Close: every cell's diagnostics are cleared.
-    client.notify("notebookDocument/didClose", nb.did_close()).await;
+    client
+        .notify("notebookDocument/didClose", nb.did_close())
+        .await;
     client.drain(std::time::Duration::from_millis(300)).await;
-    assert!(client.diagnostics.values().all(Vec::is_empty), "{:?}", client.diagnostics);
+    assert!(
+        client.diagnostics.values().all(Vec::is_empty),
+        "{:?}",
+        client.diagnostics
+    );
     assert_eq!(client.inlay_hints(&nb.cell_uri(1), 10).await, Value::Null);
     client.shutdown().await;
 }
@@ -74,12 +89,17 @@ async fn hover_and_summary() {
     let mut client = start(heuristics());
     client.initialize(fast(), &[]).await;
     let nb = ClientNotebook::from_ipynb("examples/titanic_classifier.ipynb");
-    client.notify("notebookDocument/didOpen", nb.did_open()).await;
+    client
+        .notify("notebookDocument/didOpen", nb.did_open())
+        .await;
     client.wait_refreshes(1).await;
 
     // Hover on the first line of cell 3 (`train = pd.read_csv(...)`).
     let hover = client.hover(&nb.cell_uri(3), 0, 4).await;
-    insta::assert_snapshot!("hover_read_csv", hover["result"]["contents"]["value"].as_str().unwrap_or(""));
+    insta::assert_snapshot!(
+        "hover_read_csv",
+        hover["result"]["contents"]["value"].as_str().unwrap_or("")
+    );
     // Not on the first line: no hover.
     let hover = client.hover(&nb.cell_uri(3), 1, 0).await;
     assert_eq!(hover["result"], Value::Null);
@@ -96,7 +116,10 @@ async fn hover_and_summary() {
         .await;
     assert_eq!(by_cell["files"][0]["cells"], summary["files"][0]["cells"]);
     let unknown = client
-        .request_raw("coral/notebookSummary", json!({"uri": "file:///nope.ipynb"}))
+        .request_raw(
+            "coral/notebookSummary",
+            json!({"uri": "file:///nope.ipynb"}),
+        )
         .await;
     assert_eq!(unknown["error"]["code"], -32602);
     client.shutdown().await;

@@ -8,25 +8,33 @@ use std::time::Duration;
 use lsp_support::{heuristics, render, start, ClientNotebook};
 use serde_json::{json, Value};
 
+/// A cell the heuristics label MODEL.
+const MODEL_CELL: &str = "from sklearn.linear_model import Ridge\nridge = Ridge().fit(X, y)";
+
 async fn summary_stage<W: tokio::io::AsyncWrite + Unpin>(
     client: &mut lsp_support::TestClient<W>,
     uri: &str,
     index: usize,
 ) -> Value {
-    let summary = client.request("coral/notebookSummary", json!({"uri": uri})).await;
+    let summary = client
+        .request("coral/notebookSummary", json!({"uri": uri}))
+        .await;
     summary["files"][0]["cells"]
         .as_array()
         .and_then(|cells| cells.iter().find(|c| c["index"] == index))
-        .map(|c| c["stage"].clone())
-        .unwrap_or(Value::Null)
+        .map_or(Value::Null, |c| c["stage"].clone())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_answered_and_ignored() {
     let mut client = start(heuristics());
-    client.initialize(json!({"debounceMs": 0}), &["utf-16"]).await;
+    client
+        .initialize(json!({"debounceMs": 0}), &["utf-16"])
+        .await;
     let mut nb = ClientNotebook::from_ipynb("examples/regression_no_eval.ipynb");
-    client.notify("notebookDocument/didOpen", nb.did_open()).await;
+    client
+        .notify("notebookDocument/didOpen", nb.did_open())
+        .await;
     client.wait_refreshes(1).await;
     let before = render(&mut client, &nb).await;
 
@@ -51,7 +59,10 @@ async fn bad_input_is_answered_and_ignored() {
     let hover = client.hover(&nb.cell_uri(3), 40, 0).await;
     assert_eq!(hover["error"]["code"], -32602, "{hover}");
     let hover = client.hover(&nb.cell_uri(3), 0, 9999).await;
-    assert!(hover["result"]["contents"]["value"].as_str().unwrap_or("").contains("EXPLORE"));
+    assert!(hover["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or("")
+        .contains("EXPLORE"));
     nb.version += 1;
     client
         .notify(
@@ -74,8 +85,12 @@ async fn bad_input_is_answered_and_ignored() {
         )
         .await;
     // Malformed params: the server logs and goes on.
-    client.notify("notebookDocument/didChange", json!({"nonsense": true})).await;
-    client.notify("textDocument/didOpen", json!([1, 2, 3])).await;
+    client
+        .notify("notebookDocument/didChange", json!({"nonsense": true}))
+        .await;
+    client
+        .notify("textDocument/didOpen", json!([1, 2, 3]))
+        .await;
 
     // A lower version is ignored.
     let mut stale = nb.set_text(3, "lr = LinearRegression().fit(X, y)");
@@ -89,7 +104,7 @@ async fn bad_input_is_answered_and_ignored() {
     assert_eq!(render(&mut client, &nb).await, before);
 
     // And it still follows real edits.
-    let change = nb.set_text(3, "lr = LinearRegression()\nlr.fit(X, y)");
+    let change = nb.set_text(3, MODEL_CELL);
     client.notify("notebookDocument/didChange", change).await;
     client.wait_refreshes(1).await;
     assert_eq!(summary_stage(&mut client, &nb.uri, 3).await, "MODEL");
@@ -101,22 +116,25 @@ async fn rapid_edits_are_debounced_and_end_right() {
     let mut client = start(heuristics());
     client.initialize(json!({"debounceMs": 100}), &[]).await;
     let mut nb = ClientNotebook::from_ipynb("examples/regression_no_eval.ipynb");
-    client.notify("notebookDocument/didOpen", nb.did_open()).await;
+    client
+        .notify("notebookDocument/didOpen", nb.did_open())
+        .await;
     client.wait_refreshes(1).await;
     let refreshes = client.refreshes;
     // 50 edits: retype cell 3 as a model fit, one keystroke-sized edit at a time.
-    let target = "lr = LinearRegression()\nlr.fit(X, y)  # refit";
-    let mut typed = String::new();
     let change = nb.set_text(3, "");
     client.notify("notebookDocument/didChange", change).await;
-    for ch in target.chars().take(49) {
-        typed.push(ch);
-        let change = nb.set_text(3, &typed);
+    for k in 1..=49 {
+        let change = nb.set_text(3, &MODEL_CELL[..MODEL_CELL.len() * k / 49]);
         client.notify("notebookDocument/didChange", change).await;
     }
     client.wait_refreshes(1).await;
     client.drain(Duration::from_millis(400)).await;
-    assert!(client.refreshes - refreshes < 10, "debounced: {} results", client.refreshes - refreshes);
+    assert!(
+        client.refreshes - refreshes < 10,
+        "debounced: {} results",
+        client.refreshes - refreshes
+    );
     assert_eq!(summary_stage(&mut client, &nb.uri, 3).await, "MODEL");
     let hints = client.inlay_hints(&nb.cell_uri(3), 10).await;
     assert_eq!(hints[0]["label"], "MODEL");
@@ -126,7 +144,9 @@ async fn rapid_edits_are_debounced_and_end_right() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn percent_script_in_utf8_with_incremental_edits() {
     let mut client = start(heuristics());
-    let init = client.initialize(json!({"debounceMs": 0}), &["utf-8", "utf-16"]).await;
+    let init = client
+        .initialize(json!({"debounceMs": 0}), &["utf-8", "utf-16"])
+        .await;
     assert_eq!(init["capabilities"]["positionEncoding"], "utf-8");
     let uri = "file:///work/segments.py";
     let text = "# %% [markdown]\n# # Données\n\n# %% chargé\nimport pandas as pd\n\n# %%\ndf = pd.read_csv('é.csv')\n\n# %%\ndf.head()\n";
@@ -146,12 +166,17 @@ async fn percent_script_in_utf8_with_incremental_edits() {
             "textDocument/didChange",
             json!({"textDocument": {"uri": uri, "version": 2},
                    "contentChanges": [{"range": {"start": {"line": 10, "character": 0}, "end": {"line": 10, "character": 9}},
-                                       "text": "from sklearn.svm import SVC\nSVC().fit(df, df)"}]}),
+                                       "text": MODEL_CELL}]}),
         )
         .await;
     client.wait_refreshes(1).await;
     let hints = client.inlay_hints(uri, 100).await;
-    let labels: Vec<&str> = hints.as_array().into_iter().flatten().filter_map(|h| h["label"].as_str()).collect();
+    let labels: Vec<&str> = hints
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["label"].as_str())
+        .collect();
     assert_eq!(labels, ["IMPORT", "WRANGLE", "MODEL"]);
     // A version that does not rise, and an edit on a line the file lacks: both ignored.
     client
@@ -168,8 +193,18 @@ async fn percent_script_in_utf8_with_incremental_edits() {
                    "contentChanges": [{"range": {"start": {"line": 99, "character": 0}, "end": {"line": 99, "character": 0}}, "text": "x"}]}),
         )
         .await;
-    let summary = client.request("coral/notebookSummary", json!({"textDocument": {"uri": uri}})).await;
-    let stages: Vec<Value> = summary["files"][0]["cells"].as_array().into_iter().flatten().map(|c| c["stage"].clone()).collect();
+    let summary = client
+        .request(
+            "coral/notebookSummary",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let stages: Vec<Value> = summary["files"][0]["cells"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c["stage"].clone())
+        .collect();
     assert_eq!(stages, [json!("IMPORT"), json!("WRANGLE"), json!("MODEL")]);
 
     // A Python file without `# %%` is not a notebook: no hints, no diagnostics.
@@ -184,7 +219,12 @@ async fn percent_script_in_utf8_with_incremental_edits() {
     assert_eq!(client.inlay_hints(plain, 10).await, json!([]));
     assert_eq!(client.diagnostics.get(plain), Some(&Vec::new()));
 
-    client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}})).await;
+    client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
     client.drain(Duration::from_millis(200)).await;
     assert_eq!(client.diagnostics.get(uri), Some(&Vec::new()));
     client.shutdown().await;
@@ -194,20 +234,40 @@ async fn percent_script_in_utf8_with_incremental_edits() {
 async fn settings_switch_surfaces_and_thresholds() {
     let mut client = start(heuristics());
     client.configuration = json!({"stageDiagnostics": true, "requireStages": ["EVALUATE"], "ignore": ["scattered-imports"]});
-    client.initialize(json!({"debounceMs": 0, "inlayHints": false, "bogus": 1}), &[]).await;
+    client
+        .initialize(
+            json!({"debounceMs": 0, "inlayHints": false, "bogus": 1}),
+            &[],
+        )
+        .await;
     let nb = ClientNotebook::from_ipynb("examples/regression_no_eval.ipynb");
-    client.notify("notebookDocument/didOpen", nb.did_open()).await;
+    client
+        .notify("notebookDocument/didOpen", nb.did_open())
+        .await;
     // The pulled configuration re-labels after the first result.
     client.drain(Duration::from_millis(600)).await;
-    assert!(client.log.iter().any(|l| l.contains("bogus")), "{:?}", client.log);
-    assert!(client.log.iter().any(|l| l.contains("heuristics only")), "{:?}", client.log);
+    assert!(
+        client.log.iter().any(|l| l.contains("bogus")),
+        "{:?}",
+        client.log
+    );
+    assert!(
+        client.log.iter().any(|l| l.contains("heuristics only")),
+        "{:?}",
+        client.log
+    );
     // Inlay hints are off; stage diagnostics are on; EVALUATE is required.
     assert_eq!(client.inlay_hints(&nb.cell_uri(1), 10).await, Value::Null);
     insta::assert_snapshot!("settings_stage_diagnostics", render(&mut client, &nb).await);
 
     // Push new settings: stage diagnostics off again.
     client.configuration = json!({"stageDiagnostics": false});
-    client.notify("workspace/didChangeConfiguration", json!({"settings": null})).await;
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": null}),
+        )
+        .await;
     client.drain(Duration::from_millis(600)).await;
     let all: Vec<Value> = client.diagnostics.values().flatten().cloned().collect();
     assert!(all.iter().all(|d| d["code"] != "stage"), "{all:?}");

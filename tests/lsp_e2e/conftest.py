@@ -76,6 +76,10 @@ def attach_refresh_counter(client: LanguageClient) -> Refreshes:
         refreshes.hit()
         return None
 
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def _register(_params):
+        return None
+
     return refreshes
 
 
@@ -86,7 +90,7 @@ CONFIG = ClientServerConfig(server_command=[SERVER], server_env={**os.environ, "
 async def client(lsp_client: LanguageClient):
     """A server on the heuristics (deterministic whether or not a model ships), debounce 0."""
     lsp_client.refreshes = attach_refresh_counter(lsp_client)
-    await lsp_client.initialize_session(
+    lsp_client.init_result = await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(),
             initialization_options={"useModel": False, "debounceMs": 0},
@@ -100,7 +104,7 @@ async def client(lsp_client: LanguageClient):
 async def debounced_client(lsp_client: LanguageClient):
     """As `client`, with the default debounce."""
     lsp_client.refreshes = attach_refresh_counter(lsp_client)
-    await lsp_client.initialize_session(
+    lsp_client.init_result = await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(),
             initialization_options={"useModel": False},
@@ -114,7 +118,7 @@ async def debounced_client(lsp_client: LanguageClient):
 async def utf8_client(lsp_client: LanguageClient):
     """A client offering UTF-8 positions (as Neovim does)."""
     lsp_client.refreshes = attach_refresh_counter(lsp_client)
-    await lsp_client.initialize_session(
+    lsp_client.init_result = await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(["utf-8", "utf-16"]),
             initialization_options={"useModel": False, "debounceMs": 0},

@@ -6,12 +6,15 @@ use std::fmt::Write as _;
 
 use coral_core::metrics::{Finding, Rule, Severity};
 use coral_core::{Notebook, Stage};
-use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range, Uri};
+use tower_lsp_server::ls_types::{
+    Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range, Uri,
+};
 
 use super::document::{percent, Document, TextDocument};
 use super::encoding::PositionEncoding;
 use super::features::FeatureCache;
 use super::reference::{ReferenceStats, Standing};
+use super::session::Publish;
 use super::settings::Settings;
 use crate::engine::{CellLabel, Engine, LabelSource, ModelInfo, NotebookLabels};
 
@@ -30,7 +33,10 @@ pub struct Slot {
 
 impl Slot {
     pub fn first_line(&self) -> Range {
-        Range::new(Position::new(self.line, 0), Position::new(self.line, self.line_end))
+        Range::new(
+            Position::new(self.line, 0),
+            Position::new(self.line, self.line_end),
+        )
     }
 }
 
@@ -48,7 +54,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn new(key: &Uri, generation: u64, document: &Document, encoding: PositionEncoding) -> Snapshot {
+    pub fn new(
+        key: &Uri,
+        generation: u64,
+        document: &Document,
+        encoding: PositionEncoding,
+    ) -> Snapshot {
         let notebook = document.to_core();
         let (slots, targets) = match document {
             Document::Notebook(nb) => (
@@ -58,7 +69,10 @@ impl Snapshot {
                         Some(Slot {
                             uri: cell.uri.clone(),
                             line: 0,
-                            line_end: cell.document.line_end(0, encoding).map_or(0, |p| p.character),
+                            line_end: cell
+                                .document
+                                .line_end(0, encoding)
+                                .map_or(0, |p| p.character),
                         })
                     })
                     .collect(),
@@ -123,7 +137,7 @@ pub struct Analysis {
     pub model: ModelInfo,
     pub standing: Option<Standing>,
     /// Every target URI, with its version and diagnostics (empty lists included).
-    pub diagnostics: Vec<(Uri, Option<i32>, Vec<Diagnostic>)>,
+    pub diagnostics: Vec<Publish>,
 }
 
 impl Analysis {
@@ -177,11 +191,7 @@ pub fn analyze(
     analysis
 }
 
-fn diagnostics(
-    snapshot: &Snapshot,
-    analysis: &Analysis,
-    settings: &Settings,
-) -> Vec<(Uri, Option<i32>, Vec<Diagnostic>)> {
+fn diagnostics(snapshot: &Snapshot, analysis: &Analysis, settings: &Settings) -> Vec<Publish> {
     let mut by_uri: HashMap<&Uri, Vec<Diagnostic>> = HashMap::new();
     if settings.diagnostics {
         for finding in &analysis.labels.report.findings {
@@ -231,7 +241,11 @@ fn diagnostics(
 }
 
 /// The cell a finding is shown on: its own cell, else the first code cell, else the first cell.
-fn finding_slot<'a>(snapshot: &'a Snapshot, analysis: &Analysis, finding: &Finding) -> Option<&'a Slot> {
+fn finding_slot<'a>(
+    snapshot: &'a Snapshot,
+    analysis: &Analysis,
+    finding: &Finding,
+) -> Option<&'a Slot> {
     let first_code = analysis.labels.cells.first().map(|l| l.index);
     finding
         .cell
@@ -252,7 +266,10 @@ fn severity(severity: Severity) -> DiagnosticSeverity {
 pub fn hint_text(label: &CellLabel) -> Option<String> {
     let stage = label.stage?;
     Some(match label.probabilities {
-        Some(p) => format!("{stage} {:.2}", p.get(stage.index()).copied().unwrap_or(0.0)),
+        Some(p) => format!(
+            "{stage} {:.2}",
+            p.get(stage.index()).copied().unwrap_or(0.0)
+        ),
         None => stage.to_string(),
     })
 }
@@ -264,7 +281,11 @@ pub fn provenance(label: &CellLabel, model: &ModelInfo) -> String {
         (LabelSource::Model, None) => "coral model".to_owned(),
         (LabelSource::Heuristic, Some(rule)) => format!(
             "weak rule `{rule}` ({})",
-            if model.fallback { "heuristics only: no model" } else { "the model gave no output" }
+            if model.fallback {
+                "no model"
+            } else {
+                "the model gave no output"
+            }
         ),
         (LabelSource::Heuristic, None) => "no weak rule covers this cell".to_owned(),
     }
@@ -285,30 +306,30 @@ pub fn hover_markdown(label: &CellLabel, analysis: &Analysis, cell_number: usize
         }
     }
     out.push_str("\n\n");
-    match label.probabilities {
-        Some(p) => {
-            out.push_str("| ");
-            out.push_str(&Stage::ALL.map(Stage::as_str).join(" | "));
-            out.push_str(" |\n|");
-            out.push_str(&"---:|".repeat(Stage::ALL.len()));
-            out.push_str("\n|");
-            for (stage, value) in Stage::ALL.iter().zip(p) {
-                if Some(*stage) == label.stage {
-                    let _ = write!(out, " **{value:.2}** |");
-                } else {
-                    let _ = write!(out, " {value:.2} |");
-                }
+    if let Some(p) = label.probabilities {
+        out.push_str("| ");
+        out.push_str(&Stage::ALL.map(Stage::as_str).join(" | "));
+        out.push_str(" |\n|");
+        out.push_str(&"---:|".repeat(Stage::ALL.len()));
+        out.push_str("\n|");
+        for (stage, value) in Stage::ALL.iter().zip(p) {
+            if Some(*stage) == label.stage {
+                let _ = write!(out, " **{value:.2}** |");
+            } else {
+                let _ = write!(out, " {value:.2} |");
             }
-            out.push_str("\n\n");
         }
-        None => {
-            let why = analysis
-                .model
-                .fallback_reason
-                .as_deref()
-                .unwrap_or("the model gave no output for this cell");
-            let _ = write!(out, "No probabilities: labelled by the heuristics ({why}).\n\n");
-        }
+        out.push_str("\n\n");
+    } else {
+        let why = analysis
+            .model
+            .fallback_reason
+            .as_deref()
+            .unwrap_or("the model gave no output for this cell");
+        let _ = write!(
+            out,
+            "No probabilities: the weak-label heuristics labelled this cell ({why}).\n\n"
+        );
     }
     match &label.heuristic_rule {
         Some(rule) => {
@@ -323,7 +344,11 @@ pub fn hover_markdown(label: &CellLabel, analysis: &Analysis, cell_number: usize
         "Pipeline: {}\n\nStage entropy {:.2} (normalized){} · transition rate {:.2}",
         stage_strip(&analysis.labels.cells, label.index),
         summary.normalized_entropy,
-        analysis.standing.as_ref().map(Standing::describe).unwrap_or_default(),
+        analysis
+            .standing
+            .as_ref()
+            .map(Standing::describe)
+            .unwrap_or_default(),
         summary.transition_rate,
     );
     out
@@ -346,10 +371,16 @@ pub fn stage_strip(cells: &[CellLabel], current: usize) -> String {
             }
         })
         .collect();
-    format!("`{}` (I import, W wrangle, E explore, M model, V evaluate)", strip.join(" "))
+    format!(
+        "`{}` (I import, W wrangle, E explore, M model, V evaluate)",
+        strip.join(" ")
+    )
 }
 
 /// The 1-based number of a code cell among the notebook's code cells.
 pub fn code_cell_number(notebook_cells: &[CellLabel], index: usize) -> usize {
-    notebook_cells.iter().position(|l| l.index == index).map_or(0, |p| p + 1)
+    notebook_cells
+        .iter()
+        .position(|l| l.index == index)
+        .map_or(0, |p| p + 1)
 }

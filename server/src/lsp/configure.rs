@@ -54,7 +54,7 @@ pub fn engine_status(session: &Session) -> (MessageType, String) {
         (_, reason) => (
             MessageType::WARNING,
             format!(
-                "coral: labelling with the heuristics only ({}); cells no weak rule covers get no stage",
+                "coral: no model in use ({}); labels come from the weak-label heuristics, and cells no rule covers get no stage",
                 reason.as_deref().unwrap_or("no model")
             ),
         ),
@@ -74,9 +74,12 @@ pub async fn pull(session: &Arc<Session>, client: &Client) {
             } else {
                 values.swap_remove(0)
             };
+            let before = session.settings();
             let problems = session.set_workspace_settings(value);
             report(client, "workspace configuration", problems).await;
-            apply(session, client).await;
+            if session.settings() != before {
+                apply(session, client).await;
+            }
         }
         Ok(Err(e)) => tracing::warn!("workspace/configuration failed: {e}"),
         Err(_) => tracing::warn!("workspace/configuration: no answer in {CONFIGURATION_TIMEOUT:?}"),

@@ -23,7 +23,12 @@ impl PositionEncoding {
             .general
             .as_ref()
             .and_then(|general| general.position_encodings.as_ref())
-            .map(|kinds| kinds.iter().filter_map(PositionEncoding::from_kind).collect())
+            .map(|kinds| {
+                kinds
+                    .iter()
+                    .filter_map(PositionEncoding::from_kind)
+                    .collect()
+            })
             .unwrap_or_default();
         [
             PositionEncoding::Utf8,
@@ -111,12 +116,30 @@ mod tests {
 
     #[test]
     fn negotiation_prefers_utf8_and_defaults_to_utf16() {
-        assert_eq!(PositionEncoding::negotiate(&ClientCapabilities::default()), PositionEncoding::Utf16);
-        assert_eq!(PositionEncoding::negotiate(&caps(None)), PositionEncoding::Utf16);
-        assert_eq!(PositionEncoding::negotiate(&caps(Some(vec!["utf-32", "utf-16"]))), PositionEncoding::Utf16);
-        assert_eq!(PositionEncoding::negotiate(&caps(Some(vec!["utf-16", "utf-8"]))), PositionEncoding::Utf8);
-        assert_eq!(PositionEncoding::negotiate(&caps(Some(vec!["utf-32"]))), PositionEncoding::Utf32);
-        assert_eq!(PositionEncoding::negotiate(&caps(Some(vec!["latin-1"]))), PositionEncoding::Utf16);
+        assert_eq!(
+            PositionEncoding::negotiate(&ClientCapabilities::default()),
+            PositionEncoding::Utf16
+        );
+        assert_eq!(
+            PositionEncoding::negotiate(&caps(None)),
+            PositionEncoding::Utf16
+        );
+        assert_eq!(
+            PositionEncoding::negotiate(&caps(Some(vec!["utf-32", "utf-16"]))),
+            PositionEncoding::Utf16
+        );
+        assert_eq!(
+            PositionEncoding::negotiate(&caps(Some(vec!["utf-16", "utf-8"]))),
+            PositionEncoding::Utf8
+        );
+        assert_eq!(
+            PositionEncoding::negotiate(&caps(Some(vec!["utf-32"]))),
+            PositionEncoding::Utf32
+        );
+        assert_eq!(
+            PositionEncoding::negotiate(&caps(Some(vec!["latin-1"]))),
+            PositionEncoding::Utf16
+        );
     }
 
     #[test]

@@ -32,7 +32,12 @@ pub struct FeatureCache {
 impl FeatureCache {
     /// Featurizes every code cell of `notebook`; same output as `featurize_notebook`.
     /// `epoch` names the seed table: a new one empties the cache.
-    pub fn featurize(&mut self, notebook: &Notebook, seeds: &SeedTable, epoch: u64) -> Vec<CellFeatures> {
+    pub fn featurize(
+        &mut self,
+        notebook: &Notebook,
+        seeds: &SeedTable,
+        epoch: u64,
+    ) -> Vec<CellFeatures> {
         if epoch != self.epoch {
             self.entries.clear();
             self.epoch = epoch;
@@ -112,7 +117,9 @@ mod tests {
                 let bytes = std::fs::read(&path).ok()?;
                 match path.extension()?.to_str()? {
                     "ipynb" => Notebook::from_ipynb(&bytes).ok(),
-                    "py" => Some(Notebook::from_percent_script(&String::from_utf8_lossy(&bytes))),
+                    "py" => Some(Notebook::from_percent_script(&String::from_utf8_lossy(
+                        &bytes,
+                    ))),
                     _ => None,
                 }
             })
@@ -134,10 +141,20 @@ mod tests {
         let seeds = SeedTable::builtin();
         for notebook in fixtures() {
             let mut cache = FeatureCache::default();
-            assert_eq!(cache.featurize(&notebook, &seeds, 1), featurize_notebook(&notebook, &seeds));
-            let cells = notebook.cells.iter().filter(|c| c.kind == CellKind::Code).count() as u64;
+            assert_eq!(
+                cache.featurize(&notebook, &seeds, 1),
+                featurize_notebook(&notebook, &seeds)
+            );
+            let cells = notebook
+                .cells
+                .iter()
+                .filter(|c| c.kind == CellKind::Code)
+                .count() as u64;
             let misses = cache.misses;
-            assert_eq!(cache.featurize(&notebook, &seeds, 1), featurize_notebook(&notebook, &seeds));
+            assert_eq!(
+                cache.featurize(&notebook, &seeds, 1),
+                featurize_notebook(&notebook, &seeds)
+            );
             assert_eq!(cache.misses, misses, "nothing changed, nothing re-run");
             assert_eq!(cache.hits, cells);
         }
@@ -173,7 +190,10 @@ mod tests {
         assert_eq!(cache.misses, 6);
         // A markdown cell gives the next three cells context: they run again.
         nb.cells[0] = Cell::markdown("## Load");
-        assert_eq!(cache.featurize(&nb, &seeds, 1), featurize_notebook(&nb, &seeds));
+        assert_eq!(
+            cache.featurize(&nb, &seeds, 1),
+            featurize_notebook(&nb, &seeds)
+        );
         assert_eq!(cache.misses, 9);
         // A new seed table empties the cache.
         cache.featurize(&nb, &seeds, 2);

@@ -1,7 +1,7 @@
 //! `coral-lsp` as a language server (LSP 3.17 over stdio): stage inlay hints, hover and
 //! pipeline diagnostics on notebooks (`notebookDocument/*`) and `# %%` percent scripts.
 //!
-//! Layout, after ruff_server: [`server`] dispatches each LSP method to its own file in
+//! Layout, after `ruff_server`: [`server`] dispatches each LSP method to its own file in
 //! [`handlers`]; [`document`] is the notebook/text model; [`session`] holds the state;
 //! [`worker`] labels documents off the handler path (debounced, on a snapshot, through the
 //! shared [`crate::engine::Engine`]); [`analysis`] turns labels into what the surfaces show.
@@ -34,7 +34,10 @@ use crate::engine::EngineConfig;
 /// Builds the service (for stdio, or for an in-memory transport in tests).
 pub fn service(engine: EngineConfig) -> (LspService<CoralServer>, ClientSocket) {
     LspService::build(|client| CoralServer::new(client, engine))
-        .custom_method(handlers::notebook_summary::METHOD, CoralServer::notebook_summary)
+        .custom_method(
+            handlers::notebook_summary::METHOD,
+            CoralServer::notebook_summary,
+        )
         .finish()
 }
 
@@ -87,7 +90,10 @@ pub fn run_stdio(options: LspOptions) -> anyhow::Result<()> {
         })
         .enable_all()
         .build()?;
-    tracing::info!("coral-lsp {} serving LSP on stdio", env!("CARGO_PKG_VERSION"));
+    tracing::info!(
+        "coral-lsp {} serving LSP on stdio",
+        env!("CARGO_PKG_VERSION")
+    );
     runtime.block_on(async {
         let (service, socket) = service(options.engine);
         Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)

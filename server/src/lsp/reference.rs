@@ -43,16 +43,14 @@ impl ReferenceStats {
             };
             let path = dir.join(REFERENCE_FILE);
             let text = std::fs::read_to_string(&path).ok()?;
-            match ReferenceStats::parse(&text, path.clone()) {
-                Some(stats) => Some(stats),
-                None => {
-                    tracing::warn!(
-                        "{}: no normalized entropy distribution in it; percentiles are off",
-                        path.display()
-                    );
-                    None
-                }
+            let stats = ReferenceStats::parse(&text, path.clone());
+            if stats.is_none() {
+                tracing::warn!(
+                    "{}: no normalized entropy distribution in it; percentiles are off",
+                    path.display()
+                );
             }
+            stats
         })
     }
 
@@ -90,14 +88,21 @@ impl ReferenceStats {
         } else if let Some(map) = dist.get("percentiles").and_then(Value::as_object) {
             points = map
                 .iter()
-                .filter_map(|(k, v)| Some((k.trim_start_matches('p').parse::<f64>().ok()? / 100.0, v.as_f64()?)))
+                .filter_map(|(k, v)| {
+                    Some((
+                        k.trim_start_matches('p').parse::<f64>().ok()? / 100.0,
+                        v.as_f64()?,
+                    ))
+                })
                 .filter(|(r, v)| r.is_finite() && v.is_finite() && (0.0..=1.0).contains(r))
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
         let mean_std = match (
             dist.get("mean").and_then(Value::as_f64),
-            dist.get("std").or_else(|| dist.get("stdev")).and_then(Value::as_f64),
+            dist.get("std")
+                .or_else(|| dist.get("stdev"))
+                .and_then(Value::as_f64),
         ) {
             (Some(m), Some(s)) if m.is_finite() && s.is_finite() && s > 0.0 => Some((m, s)),
             _ => None,
@@ -144,7 +149,10 @@ impl Standing {
     /// ` (5th percentile of the training corpus)` and the like; empty when nothing is known.
     pub fn describe(&self) -> String {
         match (self.percentile, self.z_score) {
-            (Some(p), _) => format!(" ({} percentile of the reference corpus)", ordinal(p.round() as i64)),
+            (Some(p), _) => format!(
+                " ({} percentile of the reference corpus)",
+                ordinal(p.round() as i64)
+            ),
             (None, Some(z)) => format!(" (z = {z:.1} against the reference corpus)"),
             (None, None) => String::new(),
         }

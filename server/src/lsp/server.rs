@@ -8,8 +8,8 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
     DidChangeConfigurationParams, DidChangeNotebookDocumentParams, DidChangeTextDocumentParams,
     DidCloseNotebookDocumentParams, DidCloseTextDocumentParams, DidOpenNotebookDocumentParams,
-    DidOpenTextDocumentParams, DidSaveNotebookDocumentParams, Hover, HoverParams,
-    InitializeParams, InitializeResult, InitializedParams, InlayHint, InlayHintParams,
+    DidOpenTextDocumentParams, DidSaveNotebookDocumentParams, Hover, HoverParams, InitializeParams,
+    InitializeResult, InitializedParams, InlayHint, InlayHintParams,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -83,8 +83,12 @@ impl LanguageServer for CoralServer {
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        handlers::did_change_configuration::did_change_configuration(&self.session, &self.client, params)
-            .await;
+        handlers::did_change_configuration::did_change_configuration(
+            &self.session,
+            &self.client,
+            params,
+        )
+        .await;
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

@@ -24,6 +24,9 @@ use super::reference::ReferenceStats;
 use super::settings::Settings;
 use crate::engine::{model_search_dirs, Engine, EngineConfig};
 
+/// Diagnostics for one URI, with the version of the text they are for.
+pub type Publish = (Uri, Option<i32>, Vec<Diagnostic>);
+
 /// What the client said it supports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientSupport {
@@ -155,7 +158,12 @@ impl Session {
     }
 
     /// Installs a freshly loaded engine and finds the reference statistics that go with it.
-    pub fn set_engine(&self, engine: Engine, key: (Option<std::path::PathBuf>, bool, crate::engine::Device), config: &EngineConfig) {
+    pub fn set_engine(
+        &self,
+        engine: Engine,
+        key: (Option<std::path::PathBuf>, bool, crate::engine::Device),
+        config: &EngineConfig,
+    ) {
         let epoch = self.engine().epoch + 1;
         let mut dirs = Vec::new();
         if let Some(path) = engine.model_info().path {
@@ -329,7 +337,7 @@ impl Session {
     /// Stores `analysis` if it is still current, and returns what to publish: for each URI
     /// whose text changed or whose diagnostics differ from the last ones sent (dirty first),
     /// and an empty list for each URI that left the document. `None` when stale.
-    pub fn store(&self, key: &Uri, analysis: Analysis) -> Option<Vec<(Uri, Option<i32>, Vec<Diagnostic>)>> {
+    pub fn store(&self, key: &Uri, analysis: Analysis) -> Option<Vec<Publish>> {
         let mut state = self.documents.get_mut(key)?;
         if state.generation != analysis.generation {
             return None;

@@ -37,6 +37,7 @@ pub const MAX_DEBOUNCE: Duration = Duration::from_secs(10);
 
 /// The effective settings.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // one switch per surface, as the client sends them
 pub struct Settings {
     pub model_path: Option<PathBuf>,
     pub use_model: bool,
@@ -129,7 +130,10 @@ impl Settings {
                 },
                 "minEntropy" => match value.as_f64() {
                     Some(x) if (0.0..=1.0).contains(&x) => self.findings.min_normalized_entropy = x,
-                    _ => bad(key, format!("expected a normalized entropy in [0, 1], got {value}")),
+                    _ => bad(
+                        key,
+                        format!("expected a normalized entropy in [0, 1], got {value}"),
+                    ),
                 },
                 "requireStages" | "requireStage" => match parse_list::<Stage>(value) {
                     Ok(stages) => self.findings.required_stages = stages,
@@ -224,7 +228,10 @@ mod tests {
         assert_eq!(s.device, Device::Cpu);
         assert_eq!(s.findings.required_stages, [Stage::Model, Stage::Evaluate]);
         assert!(s.reports(Rule::LowEntropy));
-        assert!(!s.reports(Rule::ScatteredImports), "ignore wins over select");
+        assert!(
+            !s.reports(Rule::ScatteredImports),
+            "ignore wins over select"
+        );
         assert!(!s.reports(Rule::ModelWithoutEvaluate));
         assert!(!s.inlay_hints && s.stage_diagnostics);
         assert_eq!(s.model_path, Some(PathBuf::from("/m")));

@@ -10,7 +10,13 @@ use crate::check::{CheckReport, FileReport};
 use crate::engine::{ModelInfo, NotebookLabels};
 
 /// The report for one labelled document.
-pub fn report(path: &str, uri: &str, kind: FileKind, labels: &NotebookLabels, model: &ModelInfo) -> Value {
+pub fn report(
+    path: &str,
+    uri: &str,
+    kind: FileKind,
+    labels: &NotebookLabels,
+    model: &ModelInfo,
+) -> Value {
     let report = CheckReport {
         model: model.clone(),
         files: vec![FileReport {

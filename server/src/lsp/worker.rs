@@ -74,15 +74,18 @@ pub async fn label(session: &Arc<Session>, key: &Uri) -> Option<Analysis> {
 /// Stores a result if still current and sends its diagnostics; then the inlay hint refresh.
 async fn publish(session: &Arc<Session>, client: &Client, key: &Uri, analysis: Analysis) {
     let generation = analysis.generation;
-    let _guard = session.publish_lock.lock().await;
+    let guard = session.publish_lock.lock().await;
     let Some(updates) = session.store(key, analysis) else {
-        tracing::debug!("{}: result of generation {generation} is stale; dropped", key.as_str());
+        tracing::debug!(
+            "{}: result of generation {generation} is stale; dropped",
+            key.as_str()
+        );
         return;
     };
     for (uri, version, diagnostics) in updates {
         client.publish_diagnostics(uri, diagnostics, version).await;
     }
-    drop(_guard);
+    drop(guard);
     let settings = session.settings();
     if settings.inlay_hints && session.support().inlay_hint_refresh {
         let client = client.clone();

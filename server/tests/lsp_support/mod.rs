@@ -4,10 +4,13 @@
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
+use tokio::io::{
+    AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf,
+};
 use tokio::sync::mpsc;
 
 use coral_server::engine::EngineConfig;
@@ -16,7 +19,10 @@ use coral_server::engine::EngineConfig;
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Reads framed JSON-RPC messages from `reader` into a channel.
-async fn read_messages<R: tokio::io::AsyncRead + Unpin>(reader: R, tx: mpsc::UnboundedSender<Value>) {
+async fn read_messages<R: tokio::io::AsyncRead + Unpin>(
+    reader: R,
+    tx: mpsc::UnboundedSender<Value>,
+) {
     let mut reader = BufReader::new(reader);
     loop {
         let mut length = None;
@@ -39,7 +45,9 @@ async fn read_messages<R: tokio::io::AsyncRead + Unpin>(reader: R, tx: mpsc::Unb
         if reader.read_exact(&mut body).await.is_err() {
             return;
         }
-        let Ok(message) = serde_json::from_slice::<Value>(&body) else { return };
+        let Ok(message) = serde_json::from_slice::<Value>(&body) else {
+            return;
+        };
         if tx.send(message).is_err() {
             return;
         }
@@ -103,13 +111,17 @@ impl<W: tokio::io::AsyncWrite + Unpin> TestClient<W> {
     async fn send(&mut self, message: &Value) {
         let body = serde_json::to_vec(message).expect("json");
         let header = format!("Content-Length: {}\r\n\r\n", body.len());
-        self.writer.write_all(header.as_bytes()).await.expect("write");
+        self.writer
+            .write_all(header.as_bytes())
+            .await
+            .expect("write");
         self.writer.write_all(&body).await.expect("write");
         self.writer.flush().await.expect("flush");
     }
 
     pub async fn notify(&mut self, method: &str, params: Value) {
-        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params})).await;
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
     }
 
     /// Sends a request and returns its response (`result` or `error` object).
@@ -144,7 +156,10 @@ impl<W: tokio::io::AsyncWrite + Unpin> TestClient<W> {
     /// Handles one message from the server: responses are kept, requests answered,
     /// notifications recorded.
     async fn handle(&mut self, message: Value) {
-        let method = message.get("method").and_then(Value::as_str).map(str::to_owned);
+        let method = message
+            .get("method")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let id = message.get("id").cloned();
         match (method.as_deref(), id) {
             (None, Some(id)) => {
@@ -167,7 +182,8 @@ impl<W: tokio::io::AsyncWrite + Unpin> TestClient<W> {
                     }
                     _ => Value::Null,
                 };
-                self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result})).await;
+                self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result}))
+                    .await;
             }
             (Some("textDocument/publishDiagnostics"), None) => {
                 let uri = message
@@ -271,7 +287,9 @@ pub struct ClientNotebook {
 impl ClientNotebook {
     /// From an .ipynb in the repository (path relative to the workspace root).
     pub fn from_ipynb(path: &str) -> ClientNotebook {
-        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(path);
         let bytes = std::fs::read(&full).expect("example notebook");
         let notebook = coral_core::Notebook::from_ipynb(&bytes).expect("valid notebook");
         let name = std::path::Path::new(path)
@@ -352,7 +370,8 @@ impl ClientNotebook {
     pub fn insert(&mut self, index: usize, kind: &'static str, text: &str) -> Value {
         self.version += 1;
         let uri = self.new_cell_uri();
-        self.cells.insert(index, (uri.clone(), kind, text.to_owned(), 1));
+        self.cells
+            .insert(index, (uri.clone(), kind, text.to_owned(), 1));
         json!({
             "notebookDocument": {"uri": self.uri, "version": self.version},
             "change": {"cells": {"structure": {
@@ -401,7 +420,10 @@ impl ClientNotebook {
 
 /// A readable picture of what the editor shows: per cell, its first line, hint and
 /// diagnostics.
-pub async fn render<W: tokio::io::AsyncWrite + Unpin>(client: &mut TestClient<W>, nb: &ClientNotebook) -> String {
+pub async fn render<W: tokio::io::AsyncWrite + Unpin>(
+    client: &mut TestClient<W>,
+    nb: &ClientNotebook,
+) -> String {
     let mut out = String::new();
     for (i, (uri, kind, text, _)) in nb.cells.clone().iter().enumerate() {
         let first = text.lines().next().unwrap_or("");
@@ -420,10 +442,11 @@ pub async fn render<W: tokio::io::AsyncWrite + Unpin>(client: &mut TestClient<W>
             })
             .unwrap_or_default();
         let short = uri.rsplit('#').next().unwrap_or(uri);
-        out.push_str(&format!("[{i}] {short} {kind:<8} {first}{hint}\n"));
+        let _ = writeln!(out, "[{i}] {short} {kind:<8} {first}{hint}");
         for d in client.diagnostics.get(uri).cloned().unwrap_or_default() {
-            out.push_str(&format!(
-                "      {} {} {}\n",
+            let _ = writeln!(
+                out,
+                "      {} {} {}",
                 match d["severity"].as_i64() {
                     Some(1) => "error",
                     Some(2) => "warning",
@@ -432,7 +455,7 @@ pub async fn render<W: tokio::io::AsyncWrite + Unpin>(client: &mut TestClient<W>
                 },
                 d["code"].as_str().unwrap_or(""),
                 d["message"].as_str().unwrap_or("")
-            ));
+            );
         }
     }
     out

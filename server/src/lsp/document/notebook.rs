@@ -1,5 +1,5 @@
 //! A notebook document (LSP 3.17 `notebookDocument/*`): its cells in order, each a text
-//! document with its own URI. After ruff_server's notebook model: a change is applied in the
+//! document with its own URI. After `ruff_server`'s notebook model: a change is applied in the
 //! protocol's order — structure, data, text, metadata — and a cell that moves keeps its text.
 
 use std::collections::HashMap;
@@ -404,7 +404,7 @@ mod tests {
             PositionEncoding::Utf16,
         );
         assert!(out.problems.is_empty(), "{:?}", out.problems);
-        let names: Vec<&str> = nb.cell_uris().map(Uri::as_str).collect();
+        let names: Vec<&str> = nb.cell_uris().map(|u| u.as_str()).collect();
         assert_eq!(names, ["cell:a", "cell:d", "cell:b", "cell:c"]);
         // Move cell:a to the end: delete 0..4, insert the new order, no didOpen.
         let out = nb.apply_change(
@@ -424,10 +424,18 @@ mod tests {
             PositionEncoding::Utf16,
         );
         assert!(out.problems.is_empty(), "{:?}", out.problems);
-        assert_eq!(nb.cells()[3].document.text(), "import pandas as pd", "moves keep text");
+        assert_eq!(
+            nb.cells()[3].document.text(),
+            "import pandas as pd",
+            "moves keep text"
+        );
         // Delete cell:b.
-        nb.apply_change(structure(1, 1, vec![], vec![], vec!["cell:b"]), 4, PositionEncoding::Utf16);
-        let names: Vec<&str> = nb.cell_uris().map(Uri::as_str).collect();
+        nb.apply_change(
+            structure(1, 1, vec![], vec![], vec!["cell:b"]),
+            4,
+            PositionEncoding::Utf16,
+        );
+        let names: Vec<&str> = nb.cell_uris().map(|u| u.as_str()).collect();
         assert_eq!(names, ["cell:d", "cell:c", "cell:a"]);
         assert_eq!(nb.version(), 4);
     }

@@ -90,7 +90,11 @@ impl TextDocument {
 
     /// Byte offset of `position`. A line past the end is an error; a character past the end of
     /// its line clamps to the line's end.
-    pub fn offset(&self, position: Position, encoding: PositionEncoding) -> Result<usize, PositionError> {
+    pub fn offset(
+        &self,
+        position: Position,
+        encoding: PositionEncoding,
+    ) -> Result<usize, PositionError> {
         let line = position.line as usize;
         let start = *self
             .line_starts
@@ -199,10 +203,18 @@ mod tests {
             .unwrap();
         assert_eq!(doc.text(), "ab!\r\ncd");
         let err = doc
-            .apply_changes(&[edit(0, 0, 0, 0, "ok"), edit(7, 0, 7, 1, "x")], 3, PositionEncoding::Utf16)
+            .apply_changes(
+                &[edit(0, 0, 0, 0, "ok"), edit(7, 0, 7, 1, "x")],
+                3,
+                PositionEncoding::Utf16,
+            )
             .unwrap_err();
         assert!(matches!(err, PositionError::LineOutOfRange { line: 7, .. }));
-        assert_eq!(doc.text(), "ab!\r\ncd", "a rejected didChange changes nothing");
+        assert_eq!(
+            doc.text(),
+            "ab!\r\ncd",
+            "a rejected didChange changes nothing"
+        );
         assert_eq!(doc.version(), 2);
         let err = doc
             .apply_changes(&[edit(1, 2, 0, 0, "")], 3, PositionEncoding::Utf16)

@@ -17,7 +17,10 @@ pub fn did_change(session: &Arc<Session>, params: DidChangeTextDocumentParams) {
         Document::Text(text) => {
             if version <= text.version() {
                 return (
-                    Err(format!("version {version} is not above {}; change ignored", text.version())),
+                    Err(format!(
+                        "version {version} is not above {}; change ignored",
+                        text.version()
+                    )),
                     None,
                 );
             }
@@ -26,10 +29,16 @@ pub fn did_change(session: &Arc<Session>, params: DidChangeTextDocumentParams) {
                 Err(e) => (Err(format!("change rejected: {e}")), None),
             }
         }
-        Document::Notebook(_) => (Err("is a notebook; use notebookDocument/didChange".to_owned()), None),
+        Document::Notebook(_) => (
+            Err("is a notebook; use notebookDocument/didChange".to_owned()),
+            None,
+        ),
     });
     match result {
-        None => tracing::debug!("textDocument/didChange for {}, which is not open", key.as_str()),
+        None => tracing::debug!(
+            "textDocument/didChange for {}, which is not open",
+            key.as_str()
+        ),
         Some(Err(e)) => tracing::warn!("textDocument/didChange for {}: {e}", key.as_str()),
         Some(Ok(())) => {}
     }

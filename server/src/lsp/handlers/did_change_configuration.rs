@@ -17,8 +17,11 @@ pub async fn did_change_configuration(
     if session.support().configuration {
         configure::pull(session, client).await;
     } else if !params.settings.is_null() {
+        let before = session.settings();
         let problems = session.set_workspace_settings(params.settings);
         configure::report(client, "settings", problems).await;
-        configure::apply(session, client).await;
+        if session.settings() != before {
+            configure::apply(session, client).await;
+        }
     }
 }

@@ -9,13 +9,20 @@ use super::notebook_did_close::clear;
 use crate::lsp::document::Document;
 use crate::lsp::session::Session;
 
-pub async fn did_close(session: &Arc<Session>, client: &Client, params: DidCloseTextDocumentParams) {
+pub async fn did_close(
+    session: &Arc<Session>,
+    client: &Client,
+    params: DidCloseTextDocumentParams,
+) {
     let key = params.text_document.uri;
     let is_text = session
         .with_document(&key, |state| matches!(state.document, Document::Text(_)))
         .unwrap_or(false);
     if !is_text {
-        tracing::debug!("textDocument/didClose for {}, which is not an open file", key.as_str());
+        tracing::debug!(
+            "textDocument/didClose for {}, which is not an open file",
+            key.as_str()
+        );
         return;
     }
     if let Some(uris) = session.close(&key) {

@@ -20,8 +20,14 @@ pub fn did_open(session: &Arc<Session>, client: &Client, params: DidOpenTextDocu
         tracing::debug!("ignoring {} ({})", item.uri.as_str(), item.language_id);
         return;
     }
-    if session.key_for(&item.uri).is_some_and(|key| key != item.uri) {
-        tracing::debug!("{} is a notebook cell; it is synchronised with its notebook", item.uri.as_str());
+    if session
+        .key_for(&item.uri)
+        .is_some_and(|key| key != item.uri)
+    {
+        tracing::debug!(
+            "{} is a notebook cell; it is synchronised with its notebook",
+            item.uri.as_str()
+        );
         return;
     }
     let key = item.uri;

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use tower_lsp_server::jsonrpc::{Error, Result};
-use tower_lsp_server::ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind, Range};
+use tower_lsp_server::ls_types::{
+    Hover, HoverContents, HoverParams, MarkupContent, MarkupKind, Range,
+};
 
 use crate::lsp::analysis::hover_markdown;
 use crate::lsp::document::{percent, Document};
@@ -37,10 +39,14 @@ pub fn hover(session: &Arc<Session>, params: &HoverParams) -> Result<Option<Hove
                 let index = percent::cell_starts(text.text())
                     .iter()
                     .position(|start| start.line == position.line as usize);
-                (text, index.and_then(|i| analysis.and_then(|a| a.label_at(i))))
+                (
+                    text,
+                    index.and_then(|i| analysis.and_then(|a| a.label_at(i))),
+                )
             }
         };
-        text.check(position).map_err(|e| Error::invalid_params(e.to_string()))?;
+        text.check(position)
+            .map_err(|e| Error::invalid_params(e.to_string()))?;
         let (Some(label), Some(analysis)) = (label, analysis) else {
             return Ok(None);
         };

@@ -16,7 +16,10 @@ use crate::lsp::encoding::PositionEncoding;
 use crate::lsp::logging;
 use crate::lsp::session::{ClientSupport, Session};
 
-pub async fn initialize(session: &Arc<Session>, params: InitializeParams) -> Result<InitializeResult> {
+pub async fn initialize(
+    session: &Arc<Session>,
+    params: InitializeParams,
+) -> Result<InitializeResult> {
     let support = ClientSupport::from_capabilities(&params.capabilities);
     session.set_support(support);
     let problems = session.set_init_options(params.initialization_options.unwrap_or(Value::Null));
@@ -50,11 +53,13 @@ pub fn capabilities(encoding: PositionEncoding) -> ServerCapabilities {
     };
     ServerCapabilities {
         position_encoding: Some(encoding.kind()),
-        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-            open_close: Some(true),
-            change: Some(TextDocumentSyncKind::INCREMENTAL),
-            ..TextDocumentSyncOptions::default()
-        })),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
         // Python cells of every notebook type; markdown cells too, as context for the model.
         notebook_document_sync: Some(OneOf::Left(NotebookDocumentSyncOptions {
             notebook_selector: vec![NotebookSelector::ByNotebook {

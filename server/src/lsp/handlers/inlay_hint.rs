@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use tower_lsp_server::ls_types::{InlayHint, InlayHintLabel, InlayHintParams, InlayHintTooltip, Position, Range};
+use tower_lsp_server::ls_types::{
+    InlayHint, InlayHintLabel, InlayHintParams, InlayHintTooltip, Position, Range,
+};
 
 use crate::engine::{CellLabel, ModelInfo};
 use crate::lsp::analysis::{hint_text, provenance};
@@ -45,7 +47,12 @@ pub fn inlay_hint(session: &Arc<Session>, params: &InlayHintParams) -> Option<Ve
         .flatten()
 }
 
-fn hint(label: &CellLabel, model: &ModelInfo, position: Position, range: Range) -> Option<InlayHint> {
+fn hint(
+    label: &CellLabel,
+    model: &ModelInfo,
+    position: Position,
+    range: Range,
+) -> Option<InlayHint> {
     if position.line < range.start.line || position.line > range.end.line {
         return None;
     }

@@ -25,12 +25,18 @@ pub fn notebook_did_change(session: &Arc<Session>, params: DidChangeNotebookDocu
                 );
             }
             let outcome = notebook.apply_change(change, version, encoding);
-            (Ok(outcome.problems), outcome.changed.then_some(outcome.touched))
+            (
+                Ok(outcome.problems),
+                outcome.changed.then_some(outcome.touched),
+            )
         }
         Document::Text(_) => (Err("is a text document, not a notebook".to_owned()), None),
     });
     match result {
-        None => tracing::warn!("notebookDocument/didChange for {}, which is not open", key.as_str()),
+        None => tracing::warn!(
+            "notebookDocument/didChange for {}, which is not open",
+            key.as_str()
+        ),
         Some(Err(e)) => tracing::warn!("notebookDocument/didChange for {}: {e}", key.as_str()),
         Some(Ok(problems)) => {
             for problem in problems {

@@ -8,10 +8,17 @@ use tower_lsp_server::Client;
 
 use crate::lsp::session::Session;
 
-pub async fn notebook_did_close(session: &Arc<Session>, client: &Client, params: DidCloseNotebookDocumentParams) {
+pub async fn notebook_did_close(
+    session: &Arc<Session>,
+    client: &Client,
+    params: DidCloseNotebookDocumentParams,
+) {
     let key = params.notebook_document.uri;
     let Some(uris) = session.close(&key) else {
-        tracing::warn!("notebookDocument/didClose for {}, which is not open", key.as_str());
+        tracing::warn!(
+            "notebookDocument/didClose for {}, which is not open",
+            key.as_str()
+        );
         return;
     };
     clear(session, client, uris).await;

@@ -9,7 +9,11 @@ use crate::lsp::document::{Document, NotebookDocument};
 use crate::lsp::session::Session;
 use crate::lsp::worker;
 
-pub fn notebook_did_open(session: &Arc<Session>, client: &Client, params: DidOpenNotebookDocumentParams) {
+pub fn notebook_did_open(
+    session: &Arc<Session>,
+    client: &Client,
+    params: DidOpenNotebookDocumentParams,
+) {
     let key = params.notebook_document.uri.clone();
     let notebook = NotebookDocument::open(params);
     tracing::debug!(

@@ -32,28 +32,39 @@ pub struct Identifier {
     pub uri: Uri,
 }
 
-pub async fn notebook_summary(session: &Arc<Session>, params: NotebookSummaryParams) -> Result<Value> {
+pub async fn notebook_summary(
+    session: &Arc<Session>,
+    params: NotebookSummaryParams,
+) -> Result<Value> {
     let uri = params
         .uri
         .or(params.notebook_document.map(|d| d.uri))
         .or(params.text_document.map(|d| d.uri))
         .ok_or_else(|| Error::invalid_params("expected {\"uri\": …}"))?;
-    let key = session
-        .key_for(&uri)
-        .ok_or_else(|| Error::invalid_params(format!("{} is not an open notebook or file", uri.as_str())))?;
+    let key = session.key_for(&uri).ok_or_else(|| {
+        Error::invalid_params(format!("{} is not an open notebook or file", uri.as_str()))
+    })?;
     let analysis = worker::label(session, &key)
         .await
-        .ok_or_else(|| Error::internal_error())?;
+        .ok_or_else(Error::internal_error)?;
     let path = key
         .to_file_path()
         .map_or_else(|| key.as_str().to_owned(), |p| p.display().to_string());
     let kind = if session
-        .with_document(&key, |state| matches!(state.document, Document::Notebook(_)))
+        .with_document(&key, |state| {
+            matches!(state.document, Document::Notebook(_))
+        })
         .unwrap_or(true)
     {
         FileKind::Ipynb
     } else {
         FileKind::PercentScript
     };
-    Ok(summary::report(&path, key.as_str(), kind, &analysis.labels, &analysis.model))
+    Ok(summary::report(
+        &path,
+        key.as_str(),
+        kind,
+        &analysis.labels,
+        &analysis.model,
+    ))
 }
