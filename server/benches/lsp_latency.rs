@@ -6,11 +6,18 @@
 //! the same run — `ruff server` when it is on PATH (or `$RUFF`), which also publishes
 //! diagnostics on notebook edits. Prints p50/p95/p99 and each server's peak memory.
 //!
-//!   cargo bench -p coral-server --bench lsp_latency            # 200 edits
-//!   LSP_BENCH_EDITS=1000 cargo bench -p coral-server --bench lsp_latency
-//!   CORAL_LSP=target/release/coral-lsp RUFF=.venv/bin/ruff cargo bench ...
+//! ```text
+//! cargo bench -p coral-server --bench lsp_latency            # 200 edits
+//! LSP_BENCH_EDITS=1000 cargo bench -p coral-server --bench lsp_latency
+//! CORAL_LSP=target/release/coral-lsp RUFF=.venv/bin/ruff cargo bench ...
+//! ```
 
-#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::needless_pass_by_value
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;

@@ -128,6 +128,20 @@ async def utf8_client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
+@pytest_lsp.fixture(config=CONFIG)
+async def model_client(lsp_client: LanguageClient):
+    """The server with its default engine: the shipped model when ONNX Runtime is found."""
+    lsp_client.refreshes = attach_refresh_counter(lsp_client)
+    lsp_client.init_result = await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(),
+            initialization_options={"debounceMs": 0},
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
 def load_ipynb(path: pathlib.Path) -> list[tuple[str, str]]:
     """(kind, source) per cell of an .ipynb."""
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -4,6 +4,7 @@ LSP client that speaks notebookDocument/*."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from lsprotocol import types
@@ -223,3 +224,27 @@ async def test_configuration_change_turns_on_stage_diagnostics(client):
     stage = [d for d in client.diagnostics.get(nb.uri_of(1), []) if d.code == "stage"]
     assert stage and stage[0].message == "stage: IMPORT"
     assert stage[0].severity == types.DiagnosticSeverity.Information
+
+
+async def test_with_the_model_when_it_loads(model_client):
+    """With the shipped model (skipped when no model or no ONNX Runtime is found): hints carry
+    the probability and hover shows all five."""
+    client = model_client
+    nb = regression_notebook()
+    await open_notebook(client, nb)
+    status = " ".join(m.message for m in client.log_messages if m.message.startswith("coral:"))
+    if "coral: model" not in status:
+        pytest.skip(f"no model in use: {status}")
+    labels = [await hint_label(client, uri) for uri, kind, *_ in nb.cells if kind == "code"]
+    assert labels and all(re.fullmatch(r"(IMPORT|WRANGLE|EXPLORE|MODEL|EVALUATE) [01]\.\d\d", l or "")
+                          for l in labels), labels
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=nb.uri_of(1)),
+                          position=types.Position(0, 0)))
+    assert hover is not None
+    for stage in ("IMPORT", "WRANGLE", "EXPLORE", "MODEL", "EVALUATE"):
+        assert stage in hover.contents.value
+    result = await summary(client, nb.uri)
+    assert field(field(result, "model"), "fallback") is False
+    cell = field(field(result, "files")[0], "cells")[0]
+    assert field(cell, "source") == "model"

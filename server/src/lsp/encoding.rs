@@ -99,6 +99,7 @@ impl PositionEncoding {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use tower_lsp_server::ls_types::GeneralClientCapabilities;

@@ -102,6 +102,7 @@ fn key(source: &str, markdown: Option<&str>) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use coral_core::{featurize_notebook, Cell};

@@ -291,6 +291,7 @@ impl NotebookDocument {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use tower_lsp_server::ls_types::{

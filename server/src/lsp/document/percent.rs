@@ -64,6 +64,7 @@ fn marker(line: &str) -> Option<CellKind> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use coral_core::Notebook;

@@ -170,6 +170,7 @@ fn line_starts(text: &str) -> Vec<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
