@@ -31,6 +31,9 @@ fi
 if [[ -f vscode-extension/package.json ]]; then
     step "VS Code extension: unit tests"
     (cd vscode-extension && npm ci --no-audit --no-fund && npm test)
+    step "VS Code extension: end-to-end against coral-lsp (vscode-languageserver-protocol)"
+    cargo build -p coral-server --bin coral-lsp
+    (cd vscode-extension && CORAL_LSP_PATH="$ROOT/target/debug/coral-lsp" npm run test:e2e)
 fi
 
 step "all tests passed"
