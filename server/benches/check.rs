@@ -3,12 +3,12 @@
 //!
 //! ```text
 //! cargo bench -p coral-server --bench check -- [--notebooks 1000] [--threads N]
-//!     [--batch-size 32] [--sessions 1] [--device cpu|auto|cuda] [--model DIR]
+//!     [--batch-size 32] [--sessions 1] [--device cpu|auto|cuda] [--model DIR] [--random]
 //! ```
 //!
 //! Notebooks come from `../shared/data/notebooks/shard-*.jsonl.gz` (or `$CORAL_CORPUS`), in
-//! shard order. The model is `--model DIR`, else the repository's `models/` when it holds one,
-//! else a randomly initialised model of the full paper size (d_model 256, 4 layers, 4 heads,
+//! shard order. The model is `--model DIR`, else the repository's `models/` when it holds one
+//! (and `--random` is not given), else a randomly initialised model of the full paper size (d_model 256, 4 layers, 4 heads,
 //! FFN 1024, 50 topics, window 160) with a vocabulary built from the same notebooks: speed does
 //! not depend on the weights. Each engine starts with an empty cache, as one `--check` run does.
 
@@ -30,6 +30,7 @@ struct Args {
     sessions: usize,
     device: EngineDevice,
     model: Option<PathBuf>,
+    random: bool,
 }
 
 fn parse_args() -> Args {
@@ -40,6 +41,7 @@ fn parse_args() -> Args {
         sessions: 1,
         device: EngineDevice::Cpu,
         model: None,
+        random: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -51,6 +53,7 @@ fn parse_args() -> Args {
             "--sessions" => args.sessions = value().parse().unwrap_or(args.sessions),
             "--device" => args.device = value().parse().unwrap_or(EngineDevice::Cpu),
             "--model" => args.model = Some(PathBuf::from(value())),
+            "--random" => args.random = true,
             _ => {} // `cargo bench` passes `--bench`
         }
     }
@@ -158,7 +161,7 @@ fn main() {
     let temp = tempfile::tempdir().expect("temp dir");
     let model_dir = args.model.clone().unwrap_or_else(|| {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
-        if shipped.join("coral.onnx").is_file() {
+        if shipped.join("coral.onnx").is_file() && !args.random {
             shipped
         } else {
             eprintln!("no shipped model: exporting a full-size random model");
@@ -177,6 +180,21 @@ fn main() {
     match Engine::try_load(&config) {
         Ok(engine) => {
             let info = engine.model_info();
+            if let (Some(vocab), Some(options)) = (engine.vocab(), engine.encode_options()) {
+                let lengths: Vec<usize> = notebooks
+                    .iter()
+                    .flat_map(|nb| featurize_notebook(nb, engine.seeds()))
+                    .filter(|c| !c.is_empty)
+                    .map(|c| c.graph.encode(vocab, options).len())
+                    .collect();
+                let full = lengths.iter().filter(|&&l| l >= options.max_len).count();
+                println!(
+                    "model input: mean {:.1} positions per cell, {:.1}% of cells fill the {}-position window",
+                    lengths.iter().sum::<usize>() as f64 / lengths.len().max(1) as f64,
+                    100.0 * full as f64 / lengths.len().max(1) as f64,
+                    options.max_len
+                );
+            }
             let (cells, secs) = time_check(&engine, &notebooks);
             let stats = engine.stats();
             println!(

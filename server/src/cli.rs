@@ -23,7 +23,7 @@ pub const EXIT_ERROR: u8 = 2;
 /// When to colour the text report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// When stdout is a terminal and NO_COLOR is not set.
+    /// When stdout is a terminal and `NO_COLOR` is not set.
     #[default]
     Auto,
     Always,
@@ -37,6 +37,7 @@ pub enum ColorChoice {
 /// files and folders and exits 0 (clean), 1 (findings) or 2 (a file could not be read).
 #[derive(Debug, Parser)]
 #[command(name = "coral-lsp", version, about, long_about)]
+#[allow(clippy::struct_excessive_bools)] // command-line switches
 pub struct Cli {
     /// Check notebooks headless and print a report (instead of serving LSP).
     #[arg(long)]
@@ -72,8 +73,8 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub seeds: Option<PathBuf>,
 
-    /// Model directory holding coral.onnx and vocab.json (default: $CORAL_MODEL_DIR, then
-    /// models/ beside the executable, then the project's models/). Given explicitly, a model
+    /// Model directory holding coral.onnx and vocab.json (default: `$CORAL_MODEL_DIR` when set,
+    /// else models/ beside the executable, then the project's models/). Given explicitly, a model
     /// that cannot be used is an error (exit 2) instead of a fallback to the heuristics.
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
@@ -113,7 +114,7 @@ pub struct Cli {
     pub no_progress: bool,
 
     /// Log filter for stderr (error, warn, info, debug, trace, or a tracing filter); default
-    /// from CORAL_LOG, then RUST_LOG, else warn.
+    /// from `CORAL_LOG`, then `RUST_LOG`, else warn.
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
 }

@@ -12,7 +12,7 @@ pub fn ipynb_cell_lines(text: &[u8]) -> Vec<usize> {
         pos: 0,
         line: 1,
     };
-    scanner.cells().unwrap_or_default()
+    scanner.cells()
 }
 
 struct Scanner<'a> {
@@ -121,7 +121,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn cells(&mut self) -> Option<Vec<usize>> {
+    fn cells(&mut self) -> Vec<usize> {
         let mut lines = Vec::new();
         // A scan that stops early keeps the lines found so far.
         let _complete = self.object(|s, key| {
@@ -131,7 +131,7 @@ impl Scanner<'_> {
                 s.skip_value()
             }
         });
-        Some(lines)
+        lines
     }
 
     fn cell_list(&mut self, lines: &mut Vec<usize>) -> Option<()> {

@@ -5,6 +5,7 @@ pub mod config;
 pub mod discover;
 pub mod locate;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use coral_core::metrics::FindingsConfig;
@@ -96,12 +97,10 @@ impl CheckReport {
 
     /// 2 when any file could not be read, else 1 when there are findings, else 0.
     pub fn exit_code(&self) -> u8 {
-        if !self.errors.is_empty() {
-            2
-        } else if self.findings() > 0 {
-            1
+        if self.errors.is_empty() {
+            u8::from(self.findings() > 0)
         } else {
-            0
+            2
         }
     }
 }
@@ -179,7 +178,7 @@ fn percent_encode(text: &str) -> String {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out

@@ -94,7 +94,8 @@ impl FromStr for Device {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
     /// A directory holding `coral.onnx` and `vocab.json`, or the `.onnx` file itself. `None`:
-    /// `$CORAL_MODEL_DIR`, then `models/` next to the executable, then the project's `models/`.
+    /// `$CORAL_MODEL_DIR` when set (only there), else `models/` next to the executable, then
+    /// the project's `models/`.
     pub model_dir: Option<PathBuf>,
     pub device: Device,
     /// ONNX Runtime intra-op threads per session (`None`: ONNX Runtime's default, all cores).
@@ -297,10 +298,11 @@ pub fn model_search_dirs(config: &EngineConfig) -> Vec<PathBuf> {
     if let Some(dir) = &config.model_dir {
         return vec![dir.clone()];
     }
-    let mut dirs = Vec::new();
     if let Some(dir) = std::env::var_os(MODEL_DIR_ENV).filter(|d| !d.is_empty()) {
-        dirs.push(PathBuf::from(dir));
+        // Set, it is the only place looked at (like a flag, but a miss falls back).
+        return vec![PathBuf::from(dir)];
     }
+    let mut dirs = Vec::new();
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
@@ -308,8 +310,14 @@ pub fn model_search_dirs(config: &EngineConfig) -> Vec<PathBuf> {
         dirs.push(exe_dir.join("models"));
         dirs.push(exe_dir.join("../share/coral/models"));
     }
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models"));
+    dirs.push(project_dir().join("models"));
     dirs
+}
+
+/// The project's top folder (where `cargo` built this binary).
+pub fn project_dir() -> PathBuf {
+    let server = Path::new(env!("CARGO_MANIFEST_DIR"));
+    server.parent().unwrap_or(server).to_path_buf()
 }
 
 /// The model file of a directory (or the file itself when given one).
@@ -447,9 +455,10 @@ impl Engine {
         match load_model(config) {
             Ok((model, info)) => Engine::new(seeds, Some(model), info, config),
             Err(e) => {
-                match e {
-                    EngineError::Disabled => tracing::info!("{e}"),
-                    _ => tracing::warn!("{e}; labelling with the heuristics only"),
+                if matches!(e, EngineError::Disabled) {
+                    tracing::info!("{e}");
+                } else {
+                    tracing::warn!("{e}; labelling with the heuristics only");
                 }
                 Engine::heuristic(seeds, e.to_string(), config)
             }
@@ -628,7 +637,8 @@ impl Engine {
 
     /// Model probabilities for every code cell (`None` for empty cells and failed runs).
     fn infer(&self, model: &Loaded, features: &[Vec<CellFeatures>]) -> Vec<Vec<Option<StageProbs>>> {
-        let encoded: Vec<Vec<Option<(ModelInput, [u8; 32])>>> = features
+        type Encoded = Option<(ModelInput, [u8; 32])>;
+        let encoded: Vec<Vec<Encoded>> = features
             .par_iter()
             .map(|cells| {
                 cells

@@ -49,11 +49,7 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         out.push(dir.join("lib").join(&name));
         out.push(dir.join("../lib").join(&name));
     }
-    out.push(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../.ort/lib")
-            .join(&name),
-    );
+    out.push(super::project_dir().join(".ort/lib").join(&name));
     out
 }
 

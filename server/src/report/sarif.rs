@@ -2,6 +2,8 @@
 //! descriptions, one result per finding with a repository-relative artifact URI and the line
 //! of the cell in the file; unreadable files become error notifications of the invocation.
 
+use std::fmt::Write as _;
+
 use coral_core::{Rule, Severity};
 use serde_json::{json, Value};
 
@@ -55,7 +57,7 @@ pub fn render(report: &CheckReport) -> String {
         for finding in &file.labels.report.findings {
             let mut message = finding.message.clone();
             if let Some(cell) = finding.cell {
-                message.push_str(&format!(" (cell {cell})"));
+                let _ = write!(message, " (cell {cell})");
             }
             results.push(json!({
                 "ruleId": finding.rule.code(),
