@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::ops::Range as Lines;
 
 use coral_core::metrics::{Finding, Rule, Severity};
 use coral_core::{Notebook, Stage};
@@ -10,7 +11,7 @@ use tower_lsp_server::ls_types::{
     Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range, Uri,
 };
 
-use super::document::{percent, Document, TextDocument};
+use super::document::{percent, Document, DocumentKind, TextDocument, VirtualNotebook};
 use super::encoding::PositionEncoding;
 use super::features::FeatureCache;
 use super::reference::{ReferenceStats, Standing};
@@ -29,6 +30,8 @@ pub struct Slot {
     pub line: u32,
     /// The end of that line, in the negotiated encoding.
     pub line_end: u32,
+    /// The lines that belong to the cell, for hover (the marker line alone in a percent script).
+    pub block: Lines<u32>,
 }
 
 impl Slot {
@@ -51,6 +54,7 @@ pub struct Snapshot {
     /// Every URI diagnostics go to, with the version of its text.
     pub targets: Vec<(Uri, Option<i32>)>,
     pub encoding: PositionEncoding,
+    pub kind: DocumentKind,
 }
 
 impl Snapshot {
@@ -60,9 +64,9 @@ impl Snapshot {
         document: &Document,
         encoding: PositionEncoding,
     ) -> Snapshot {
-        let notebook = document.to_core();
-        let (slots, targets) = match document {
+        let (notebook, slots, targets) = match document {
             Document::Notebook(nb) => (
+                nb.to_core(),
                 nb.cells()
                     .iter()
                     .map(|cell| {
@@ -73,6 +77,7 @@ impl Snapshot {
                                 .document
                                 .line_end(0, encoding)
                                 .map_or(0, |p| p.character),
+                            block: 0..u32::try_from(cell.document.line_count()).unwrap_or(u32::MAX),
                         })
                     })
                     .collect(),
@@ -81,10 +86,15 @@ impl Snapshot {
                     .map(|cell| (cell.uri.clone(), Some(cell.document.version())))
                     .collect(),
             ),
-            Document::Text(text) => (
-                text_slots(key, text, &notebook, encoding),
-                vec![(key.clone(), Some(text.version()))],
-            ),
+            Document::Text(text) => {
+                let notebook = document.to_core();
+                let slots = text_slots(key, text, &notebook, encoding);
+                (notebook, slots, vec![(key.clone(), Some(text.version()))])
+            }
+            // Recovered once, for the notebook and the places of its cells.
+            Document::Virtual(virtual_notebook) => {
+                return Snapshot::of_virtual(key, generation, virtual_notebook, encoding)
+            }
         };
         Snapshot {
             key: key.clone(),
@@ -93,6 +103,52 @@ impl Snapshot {
             slots,
             targets,
             encoding,
+            kind: document.kind(),
+        }
+    }
+
+    /// A virtual notebook: its recovered cells, each labelled on its label line.
+    fn of_virtual(
+        key: &Uri,
+        generation: u64,
+        document: &VirtualNotebook,
+        encoding: PositionEncoding,
+    ) -> Snapshot {
+        let recovery = document.recover();
+        tracing::debug!(
+            "{}: {} cells recovered ({:?}{})",
+            key.as_str(),
+            recovery.cells.len(),
+            recovery.method,
+            document
+                .saved()
+                .map(|saved| format!(", saved notebook {}", saved.path.display()))
+                .unwrap_or_default()
+        );
+        let text = document.text();
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let slots = recovery
+            .cells
+            .iter()
+            .map(|cell| {
+                let (lines, line) = (cell.lines.as_ref()?, cell.label_line?);
+                let end = text.line_end(line, encoding)?;
+                Some(Slot {
+                    uri: key.clone(),
+                    line: end.line,
+                    line_end: end.character,
+                    block: to_u32(lines.start)..to_u32(lines.end),
+                })
+            })
+            .collect();
+        Snapshot {
+            key: key.clone(),
+            generation,
+            notebook: recovery.notebook(),
+            slots,
+            targets: vec![(key.clone(), Some(text.version()))],
+            encoding,
+            kind: DocumentKind::Virtual,
         }
     }
 }
@@ -122,6 +178,7 @@ pub fn text_slots(
                 uri: uri.clone(),
                 line: end.line,
                 line_end: end.character,
+                block: end.line..end.line.saturating_add(1),
             })
         })
         .collect()
@@ -152,6 +209,19 @@ impl Analysis {
     /// The label of the core cell at `index`.
     pub fn label_at(&self, index: usize) -> Option<&CellLabel> {
         self.labels.cells.iter().find(|l| l.index == index)
+    }
+
+    /// The label of the cell whose lines in `uri` include `line`.
+    pub fn label_on_line(&self, uri: &Uri, line: u32) -> Option<&CellLabel> {
+        self.labels
+            .cells
+            .iter()
+            .zip(&self.label_slots)
+            .find(|(_, slot)| {
+                slot.as_ref()
+                    .is_some_and(|s| &s.uri == uri && s.block.contains(&line))
+            })
+            .map(|(label, _)| label)
     }
 }
 
@@ -214,7 +284,7 @@ fn diagnostics(snapshot: &Snapshot, analysis: &Analysis, settings: &Settings) ->
             });
         }
     }
-    if settings.stage_diagnostics {
+    if settings.stage_diagnostics_for(snapshot.kind) {
         for (label, slot) in analysis.labels.cells.iter().zip(&analysis.label_slots) {
             let (Some(slot), Some(text)) = (slot, hint_text(label)) else {
                 continue;

@@ -61,8 +61,11 @@ pub fn engine_status(session: &Session) -> (MessageType, String) {
     }
 }
 
-/// Asks the client for the `coral` section and applies it.
-pub async fn pull(session: &Arc<Session>, client: &Client) {
+/// Asks the client for the `coral` section and applies it; `pushed` (the settings that came
+/// with `didChangeConfiguration`) stands in when the client answers `null` — `JupyterLab`
+/// answers every `workspace/configuration` item with `null` and pushes the user's
+/// `serverSettings` instead.
+pub async fn pull(session: &Arc<Session>, client: &Client, pushed: &serde_json::Value) {
     let items = vec![ConfigurationItem {
         scope_uri: None,
         section: Some(SECTION.to_owned()),
@@ -73,6 +76,11 @@ pub async fn pull(session: &Arc<Session>, client: &Client) {
                 serde_json::Value::Null
             } else {
                 values.swap_remove(0)
+            };
+            let value = if value.is_null() {
+                pushed.clone()
+            } else {
+                value
             };
             let before = session.settings();
             let problems = session.set_workspace_settings(value);

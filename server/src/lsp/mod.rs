@@ -1,5 +1,6 @@
 //! `coral-lsp` as a language server (LSP 3.17 over stdio): stage inlay hints, hover and
-//! pipeline diagnostics on notebooks (`notebookDocument/*`) and `# %%` percent scripts.
+//! pipeline diagnostics on notebooks (`notebookDocument/*`), `# %%` percent scripts and
+//! `JupyterLab`'s virtual notebooks (one Python text per notebook, through jupyter-lsp).
 //!
 //! Layout, after `ruff_server`: [`server`] dispatches each LSP method to its own file in
 //! [`handlers`]; [`document`] is the notebook/text model; [`session`] holds the state;
@@ -15,6 +16,7 @@ pub mod document;
 pub mod encoding;
 pub mod features;
 pub mod handlers;
+pub mod ipynb_on_disk;
 pub mod logging;
 pub mod reference;
 pub mod server;

@@ -8,8 +8,8 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
     DidChangeConfigurationParams, DidChangeNotebookDocumentParams, DidChangeTextDocumentParams,
     DidCloseNotebookDocumentParams, DidCloseTextDocumentParams, DidOpenNotebookDocumentParams,
-    DidOpenTextDocumentParams, DidSaveNotebookDocumentParams, Hover, HoverParams, InitializeParams,
-    InitializeResult, InitializedParams, InlayHint, InlayHintParams,
+    DidOpenTextDocumentParams, DidSaveNotebookDocumentParams, DidSaveTextDocumentParams, Hover,
+    HoverParams, InitializeParams, InitializeResult, InitializedParams, InlayHint, InlayHintParams,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -62,6 +62,10 @@ impl LanguageServer for CoralServer {
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         handlers::did_change::did_change(&self.session, params);
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        handlers::did_save::did_save(&self.session, &params);
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {

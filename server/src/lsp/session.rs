@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tower_lsp_server::ls_types::{ClientCapabilities, Diagnostic, Uri};
 
 use super::analysis::{Analysis, Snapshot};
+use super::document::virtual_notebook::SavedNotebook;
 use super::document::Document;
 use super::encoding::PositionEncoding;
 use super::features::FeatureCache;
@@ -249,7 +250,7 @@ impl Session {
         let mut state = self.documents.get_mut(key)?;
         let before: Vec<Uri> = match &state.document {
             Document::Notebook(nb) => nb.cell_uris().cloned().collect(),
-            Document::Text(_) => Vec::new(),
+            Document::Text(_) | Document::Virtual(_) => Vec::new(),
         };
         let (result, touched) = change(&mut state.document);
         if let Some(touched) = touched {
@@ -289,6 +290,25 @@ impl Session {
         if let Document::Notebook(nb) = document {
             for cell in nb.cell_uris() {
                 self.cells.remove_if(cell, |_, nb_uri| nb_uri == key);
+            }
+        }
+    }
+
+    /// Wakes one document's worker (a virtual notebook was saved).
+    pub fn touch(&self, key: &Uri) {
+        if let Some(mut state) = self.documents.get_mut(key) {
+            let generation = self.next_generation();
+            state.generation = generation;
+            state.trigger.send_replace(generation);
+        }
+    }
+
+    /// Records the saved notebook behind a virtual notebook. It takes effect with the next
+    /// snapshot; the generation stays (the caller labels right after).
+    pub fn set_saved(&self, key: &Uri, saved: Option<Arc<SavedNotebook>>) {
+        if let Some(mut state) = self.documents.get_mut(key) {
+            if let Document::Virtual(virtual_notebook) = &mut state.document {
+                virtual_notebook.set_saved(saved);
             }
         }
     }

@@ -15,6 +15,7 @@
 //!   "hover": true,                 // probabilities, weak rule, stage strip
 //!   "diagnostics": true,           // pipeline findings
 //!   "stageDiagnostics": false,     // an information diagnostic carrying each cell's stage
+//!                                  // (unset: on in JupyterLab, which shows no inlay hints)
 //!   "logLevel": "info",            // error | warn | info | debug | trace, or a tracing filter
 //!   "logFile": null                // log here instead of stderr
 //! }
@@ -28,6 +29,7 @@ use coral_core::metrics::{FindingsConfig, Rule};
 use coral_core::Stage;
 use serde_json::{Map, Value};
 
+use super::document::DocumentKind;
 use crate::engine::{Device, EngineConfig};
 
 /// Default debounce between the last edit and labelling.
@@ -50,7 +52,8 @@ pub struct Settings {
     pub inlay_hints: bool,
     pub hover: bool,
     pub diagnostics: bool,
-    pub stage_diagnostics: bool,
+    /// `None`: per document kind ([`Settings::stage_diagnostics_for`]).
+    pub stage_diagnostics: Option<bool>,
     pub log_level: Option<String>,
     pub log_file: Option<PathBuf>,
 }
@@ -68,7 +71,7 @@ impl Default for Settings {
             inlay_hints: true,
             hover: true,
             diagnostics: true,
-            stage_diagnostics: false,
+            stage_diagnostics: None,
             log_level: None,
             log_file: None,
         }
@@ -79,6 +82,13 @@ impl Settings {
     /// Whether findings of `rule` are reported.
     pub fn reports(&self, rule: Rule) -> bool {
         self.select.as_ref().is_none_or(|s| s.contains(&rule)) && !self.ignore.contains(&rule)
+    }
+
+    /// Whether cells of a `kind` document get the stage diagnostic. Unless set, only `JupyterLab`'s
+    /// virtual notebooks do: jupyterlab-lsp shows diagnostics and hover but no inlay hints.
+    pub fn stage_diagnostics_for(&self, kind: DocumentKind) -> bool {
+        self.stage_diagnostics
+            .unwrap_or(kind == DocumentKind::Virtual)
     }
 
     /// What the inference engine must be rebuilt for when it changes.
@@ -153,7 +163,11 @@ impl Settings {
                 "inlayHints" => set_bool(&mut self.inlay_hints, key, value, &mut bad),
                 "hover" => set_bool(&mut self.hover, key, value, &mut bad),
                 "diagnostics" => set_bool(&mut self.diagnostics, key, value, &mut bad),
-                "stageDiagnostics" => set_bool(&mut self.stage_diagnostics, key, value, &mut bad),
+                "stageDiagnostics" => match value {
+                    Value::Null => self.stage_diagnostics = None,
+                    Value::Bool(b) => self.stage_diagnostics = Some(*b),
+                    other => bad(key, format!("expected true, false or null, got {other}")),
+                },
                 "logLevel" => match value {
                     Value::Null => self.log_level = None,
                     Value::String(s) => self.log_level = Some(s.clone()),
@@ -234,7 +248,9 @@ mod tests {
             "ignore wins over select"
         );
         assert!(!s.reports(Rule::ModelWithoutEvaluate));
-        assert!(!s.inlay_hints && s.stage_diagnostics);
+        assert!(!s.inlay_hints && s.stage_diagnostics == Some(true));
+        assert!(Settings::default().stage_diagnostics_for(DocumentKind::Virtual));
+        assert!(!Settings::default().stage_diagnostics_for(DocumentKind::Notebook));
         assert_eq!(s.model_path, Some(PathBuf::from("/m")));
     }
 

@@ -9,6 +9,7 @@ use tower_lsp_server::ls_types::Uri;
 use tower_lsp_server::Client;
 
 use super::analysis::{analyze, Analysis};
+use super::ipynb_on_disk;
 use super::session::Session;
 
 /// Spawns the worker of document `key`; it ends when the document closes.
@@ -47,6 +48,7 @@ async fn run(session: Arc<Session>, client: Client, key: Uri, mut receiver: watc
 /// Labels the document as it is now (on a blocking thread). `None` when the document is
 /// gone or labelling failed.
 pub async fn label(session: &Arc<Session>, key: &Uri) -> Option<Analysis> {
+    ipynb_on_disk::refresh(session, key).await;
     let (snapshot, features) = session.snapshot(key)?;
     let slot = session.engine();
     let settings = session.settings();

@@ -1,12 +1,15 @@
-//! The documents the server holds: notebooks (cells with URIs) and Python files (percent
-//! scripts are notebooks too).
+//! The documents the server holds: notebooks (cells with URIs), Python files (percent scripts
+//! are notebooks too) and `JupyterLab`'s virtual notebooks (one Python text per notebook).
 
+pub mod jupyterlab;
 pub mod notebook;
 pub mod percent;
 pub mod text;
+pub mod virtual_notebook;
 
 pub use notebook::{NotebookCellDocument, NotebookDocument};
 pub use text::{PositionError, TextDocument};
+pub use virtual_notebook::VirtualNotebook;
 
 use coral_core::Notebook;
 use tower_lsp_server::ls_types::Uri;
@@ -17,11 +20,30 @@ pub enum Document {
     Notebook(NotebookDocument),
     /// A Python file; labelled when it is a `# %%` percent script.
     Text(TextDocument),
+    /// A notebook sent as one Python text (`JupyterLab` through jupyter-lsp).
+    Virtual(VirtualNotebook),
+}
+
+/// Which kind of document, for what the surfaces show by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    Notebook,
+    Text,
+    Virtual,
 }
 
 impl Document {
-    /// The notebook coral-core labels: the notebook's cells, the percent script's cells, or
-    /// none for a Python file that is not a percent script.
+    pub fn kind(&self) -> DocumentKind {
+        match self {
+            Document::Notebook(_) => DocumentKind::Notebook,
+            Document::Text(_) => DocumentKind::Text,
+            Document::Virtual(_) => DocumentKind::Virtual,
+        }
+    }
+
+    /// The notebook coral-core labels: the notebook's cells, the percent script's cells, the
+    /// virtual notebook's recovered cells, or none for a Python file that is not a percent
+    /// script.
     pub fn to_core(&self) -> Notebook {
         match self {
             Document::Notebook(nb) => nb.to_core(),
@@ -32,6 +54,7 @@ impl Document {
                     Notebook::default()
                 }
             }
+            Document::Virtual(virtual_notebook) => virtual_notebook.recover().notebook(),
         }
     }
 
@@ -39,6 +62,25 @@ impl Document {
         match self {
             Document::Notebook(nb) => nb.version(),
             Document::Text(text) => text.version(),
+            Document::Virtual(virtual_notebook) => virtual_notebook.text().version(),
+        }
+    }
+
+    /// The text of a text document (a Python file or a virtual notebook).
+    pub fn text_document(&self) -> Option<&TextDocument> {
+        match self {
+            Document::Notebook(_) => None,
+            Document::Text(text) => Some(text),
+            Document::Virtual(virtual_notebook) => Some(virtual_notebook.text()),
+        }
+    }
+
+    /// As [`Document::text_document`], to edit.
+    pub fn text_document_mut(&mut self) -> Option<&mut TextDocument> {
+        match self {
+            Document::Notebook(_) => None,
+            Document::Text(text) => Some(text),
+            Document::Virtual(virtual_notebook) => Some(virtual_notebook.text_mut()),
         }
     }
 
@@ -46,7 +88,7 @@ impl Document {
     pub fn diagnostic_uris(&self, own: &Uri) -> Vec<Uri> {
         match self {
             Document::Notebook(nb) => nb.cell_uris().cloned().collect(),
-            Document::Text(_) => vec![own.clone()],
+            Document::Text(_) | Document::Virtual(_) => vec![own.clone()],
         }
     }
 }

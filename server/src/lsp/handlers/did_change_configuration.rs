@@ -15,7 +15,7 @@ pub async fn did_change_configuration(
     params: DidChangeConfigurationParams,
 ) {
     if session.support().configuration {
-        configure::pull(session, client).await;
+        configure::pull(session, client, &params.settings).await;
     } else if !params.settings.is_null() {
         let before = session.settings();
         let problems = session.set_workspace_settings(params.settings);

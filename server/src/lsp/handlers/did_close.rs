@@ -1,4 +1,5 @@
-//! `textDocument/didClose`: forgets a Python file and clears its diagnostics.
+//! `textDocument/didClose`: forgets a Python file or a virtual notebook and clears its
+//! diagnostics.
 
 use std::sync::Arc;
 
@@ -6,7 +7,6 @@ use tower_lsp_server::ls_types::DidCloseTextDocumentParams;
 use tower_lsp_server::Client;
 
 use super::notebook_did_close::clear;
-use crate::lsp::document::Document;
 use crate::lsp::session::Session;
 
 pub async fn did_close(
@@ -16,7 +16,7 @@ pub async fn did_close(
 ) {
     let key = params.text_document.uri;
     let is_text = session
-        .with_document(&key, |state| matches!(state.document, Document::Text(_)))
+        .with_document(&key, |state| state.document.text_document().is_some())
         .unwrap_or(false);
     if !is_text {
         tracing::debug!(

@@ -1,4 +1,5 @@
-//! `textDocument/didOpen`: Python files (labelled when they are `# %%` percent scripts).
+//! `textDocument/didOpen`: Python files (labelled when they are `# %%` percent scripts), and
+//! `JupyterLab`'s virtual notebooks (an `.ipynb` URI in Python, sent by jupyter-lsp).
 
 use std::sync::Arc;
 
@@ -6,13 +7,15 @@ use tower_lsp_server::ls_types::DidOpenTextDocumentParams;
 use tower_lsp_server::Client;
 
 use crate::lsp::document::notebook::is_python;
-use crate::lsp::document::{Document, TextDocument};
+use crate::lsp::document::{Document, TextDocument, VirtualNotebook};
 use crate::lsp::session::Session;
 use crate::lsp::worker;
 
 pub fn did_open(session: &Arc<Session>, client: &Client, params: DidOpenTextDocumentParams) {
     let item = params.text_document;
-    let python = is_python(&item.language_id)
+    let virtual_notebook = VirtualNotebook::is_virtual_notebook(&item.uri, &item.language_id);
+    let python = virtual_notebook
+        || is_python(&item.language_id)
         || std::path::Path::new(item.uri.path().as_str())
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("py"));
@@ -31,9 +34,13 @@ pub fn did_open(session: &Arc<Session>, client: &Client, params: DidOpenTextDocu
         return;
     }
     let key = item.uri;
-    let receiver = session.open(
-        key.clone(),
-        Document::Text(TextDocument::new(item.text, item.version, item.language_id)),
-    );
+    let text = TextDocument::new(item.text, item.version, item.language_id);
+    let document = if virtual_notebook {
+        tracing::debug!("{} is a virtual notebook (JupyterLab)", key.as_str());
+        Document::Virtual(VirtualNotebook::new(text))
+    } else {
+        Document::Text(text)
+    };
+    let receiver = session.open(key.clone(), document);
     worker::spawn(session.clone(), client.clone(), key, receiver);
 }

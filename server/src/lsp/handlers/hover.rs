@@ -1,5 +1,6 @@
-//! `textDocument/hover` on a code cell's first line: all five probabilities, the weak rule
-//! that fired and the notebook's stage strip. A position the document does not have is an
+//! `textDocument/hover` on a code cell's first line (on any line of a cell in a `JupyterLab`
+//! virtual notebook): all five probabilities, the weak rule that fired and the notebook's stage
+//! strip. A position the document does not have is an
 //! `InvalidParams` error; an unknown document gets no hover.
 
 use std::sync::Arc;
@@ -35,6 +36,11 @@ pub fn hover(session: &Arc<Session>, params: &HoverParams) -> Result<Option<Hove
                     .and_then(|a| a.label_for_cell(uri));
                 (&cell.document, label)
             }
+            // Anywhere in a cell: `JupyterLab` has no other place for the label.
+            Document::Virtual(virtual_notebook) => (
+                virtual_notebook.text(),
+                analysis.and_then(|a| a.label_on_line(uri, position.line)),
+            ),
             Document::Text(text) => {
                 let index = percent::cell_starts(text.text())
                     .iter()

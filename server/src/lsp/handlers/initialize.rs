@@ -9,6 +9,7 @@ use tower_lsp_server::ls_types::{
     HoverProviderCapability, InitializeParams, InitializeResult, Notebook, NotebookCellSelector,
     NotebookDocumentSyncOptions, NotebookSelector, OneOf, ServerCapabilities, ServerInfo,
     TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions,
 };
 
 use crate::lsp::configure;
@@ -57,6 +58,8 @@ pub fn capabilities(encoding: PositionEncoding) -> ServerCapabilities {
             TextDocumentSyncOptions {
                 open_close: Some(true),
                 change: Some(TextDocumentSyncKind::INCREMENTAL),
+                // A saved JupyterLab notebook gives exact cell boundaries: relabel on save.
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
                 ..TextDocumentSyncOptions::default()
             },
         )),

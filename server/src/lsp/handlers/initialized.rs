@@ -27,6 +27,6 @@ pub async fn initialized(session: &Arc<Session>, client: &Client) {
     let (kind, message) = configure::engine_status(session);
     client.log_message(kind, message).await;
     if support.configuration {
-        configure::pull(session, client).await;
+        configure::pull(session, client, &serde_json::Value::Null).await;
     }
 }

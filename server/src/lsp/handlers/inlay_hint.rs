@@ -30,6 +30,15 @@ pub fn inlay_hint(session: &Arc<Session>, params: &InlayHintParams) -> Option<Ve
                     let position = cell.document.line_end(0, encoding)?;
                     hints.extend(hint(label, &analysis.model, position, params.range));
                 }
+                Document::Virtual(_) => {
+                    for (label, slot) in analysis.labels.cells.iter().zip(&analysis.label_slots) {
+                        let Some(slot) = slot.as_ref().filter(|s| &s.uri == uri) else {
+                            continue;
+                        };
+                        let position = Position::new(slot.line, slot.line_end);
+                        hints.extend(hint(label, &analysis.model, position, params.range));
+                    }
+                }
                 Document::Text(text) => {
                     let starts = percent::cell_starts(text.text());
                     for label in &analysis.labels.cells {

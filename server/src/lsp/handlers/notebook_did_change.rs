@@ -30,7 +30,9 @@ pub fn notebook_did_change(session: &Arc<Session>, params: DidChangeNotebookDocu
                 outcome.changed.then_some(outcome.touched),
             )
         }
-        Document::Text(_) => (Err("is a text document, not a notebook".to_owned()), None),
+        Document::Text(_) | Document::Virtual(_) => {
+            (Err("is a text document, not a notebook".to_owned()), None)
+        }
     });
     match result {
         None => tracing::warn!(

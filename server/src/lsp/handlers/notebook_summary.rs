@@ -47,19 +47,21 @@ pub async fn notebook_summary(
     let analysis = worker::label(session, &key)
         .await
         .ok_or_else(Error::internal_error)?;
-    let path = key
-        .to_file_path()
-        .map_or_else(|| key.as_str().to_owned(), |p| p.display().to_string());
-    let kind = if session
-        .with_document(&key, |state| {
-            matches!(state.document, Document::Notebook(_))
+    // A virtual notebook reports the saved notebook's path when it was found.
+    let (saved_path, kind) = session
+        .with_document(&key, |state| match &state.document {
+            Document::Notebook(_) => (None, FileKind::Ipynb),
+            Document::Virtual(v) => (v.saved().map(|s| s.path.clone()), FileKind::Ipynb),
+            Document::Text(_) => (None, FileKind::PercentScript),
         })
-        .unwrap_or(true)
-    {
-        FileKind::Ipynb
-    } else {
-        FileKind::PercentScript
-    };
+        .unwrap_or((None, FileKind::Ipynb));
+    let path = saved_path.map_or_else(
+        || {
+            key.to_file_path()
+                .map_or_else(|| key.as_str().to_owned(), |p| p.display().to_string())
+        },
+        |p| p.display().to_string(),
+    );
     Ok(summary::report(
         &path,
         key.as_str(),
