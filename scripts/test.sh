@@ -28,6 +28,11 @@ if [[ -x tests/lsp_e2e/run.sh ]]; then
     tests/lsp_e2e/run.sh
 fi
 
+if [[ -x tests/jupyter_lsp/run.sh ]]; then
+    step "JupyterLab end-to-end (jupyter_server + jupyter-lsp, coral over /lsp/ws/coral)"
+    tests/jupyter_lsp/run.sh
+fi
+
 if [[ -f vscode-extension/package.json ]]; then
     step "VS Code extension: unit tests"
     (cd vscode-extension && npm ci --no-audit --no-fund && npm test)
