@@ -1,6 +1,8 @@
-//! Boundary recovery, `check(saved, live, expect)` style: `live` is what JupyterLab has now, it
+//! Boundary recovery, `check(saved, live, expect)` style: `live` is what `JupyterLab` has now, it
 //! is joined into the virtual text exactly as jupyterlab-lsp joins it, `saved` is the `.ipynb`
 //! on disk, and the snapshot shows the recovered cells (index, kind, lines, label line, source).
+
+use std::fmt::Write as _;
 
 use coral_core::{Cell, CellKind, Notebook};
 
@@ -18,7 +20,7 @@ fn cells(sources: &[&str]) -> Vec<Cell> {
         .collect()
 }
 
-/// The virtual document of `live`: JupyterLab 4 (markdown cells leave an empty line) or older
+/// The virtual document of `live`: `JupyterLab` 4 (markdown cells leave an empty line) or older
 /// clients (markdown cells left out).
 fn virtual_text(live: &[Cell], markdown_leaves_a_line: bool) -> String {
     live.iter()
@@ -51,10 +53,7 @@ fn render(text: &str, recovery: &Recovery) -> String {
             .and_then(|l| lines.get(l))
             .map(|l| format!(" | {l}"))
             .unwrap_or_default();
-        out.push_str(&format!(
-            "{i} {kind} {place:<11} {:?}{shown}\n",
-            cell.cell.source
-        ));
+        let _ = writeln!(out, "{i} {kind} {place:<11} {:?}{shown}", cell.cell.source);
     }
     out
 }
