@@ -261,3 +261,86 @@ fn degenerate_texts_do_not_fail() {
         }
     }
 }
+
+/// Random texts made of the pieces the patterns look for: nothing panics, every recovered
+/// range lies in the text, and a text recovered against its own cells is exact.
+#[test]
+fn random_texts_do_not_fail() {
+    const PIECES: &[&str] = &[
+        "%",
+        "%%",
+        "!",
+        "?",
+        "??",
+        "=",
+        " ",
+        "\n",
+        "\n\n\n",
+        "\r",
+        "\t",
+        "é",
+        "😀",
+        "\u{2028}",
+        "\"",
+        "\\",
+        "\"\"\"",
+        "x",
+        "df.head()",
+        "import pandas as pd",
+        "time",
+        "bash",
+        "get_ipython().run_cell_magic(\"",
+        "# START_CELL_MAGIC(\"",
+        "# END_CELL_MAGIC",
+        "get_ipython().run_line_magic(\"",
+        "get_ipython().getoutput(\"",
+        "')",
+        "\")",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    for _ in 0..3000 {
+        let mut sources = Vec::new();
+        for _ in 0..=next(4) {
+            let source: String = (0..next(12)).map(|_| PIECES[next(PIECES.len())]).collect();
+            for line in source.split('\n') {
+                let _ = super::overrides::override_line(line);
+            }
+            for block in virtual_blocks(&source) {
+                let _ = super::overrides::decode_block(&block);
+            }
+            sources.push(if next(4) == 0 {
+                Cell::markdown(source)
+            } else {
+                Cell::code(source)
+            });
+        }
+        let text = virtual_text(&sources, next(2) == 0);
+        let line_count = text.split('\n').count();
+        let saved = Notebook { cells: sources };
+        for recovery in [recover(&text, None), recover(&text, Some(&saved))] {
+            for cell in &recovery.cells {
+                if let (Some(lines), Some(label)) = (&cell.lines, cell.label_line) {
+                    assert!(
+                        lines.start < lines.end && lines.end <= line_count,
+                        "{text:?}"
+                    );
+                    assert!(lines.contains(&label), "{text:?}");
+                }
+            }
+        }
+        let own = recover(&text, Some(&saved));
+        if saved
+            .cells
+            .iter()
+            .any(|c| c.kind == CellKind::Code && !c.is_blank())
+        {
+            assert_eq!(own.method, super::Method::Exact, "{text:?}");
+        }
+    }
+}
