@@ -405,8 +405,10 @@ def main() -> int:
         # 5. The user edits without saving: a cell changes, an evaluation cell is added.
         live = list(saved)
         live[3] = ("code", "sales = pd.read_csv('data/sales.csv', parse_dates=['month'])\nsales = sales.dropna()")
-        live.append(("code", "from sklearn.metrics import r2_score\n"
-                             "r2_score(sales['revenue'], model.predict(sales[['month']]))"))
+        live.append(("code", "from sklearn.metrics import mean_squared_error\n"
+                             "predicted = model.predict(sales[['month']])\n"
+                             "error = mean_squared_error(sales['revenue'], predicted)\n"
+                             "print(error)"))
         text, label_lines = virtual_document(live)
         client.notify("textDocument/didChange", {
             "textDocument": {"uri": uri, "version": 1}, "contentChanges": [{"text": text}]})
