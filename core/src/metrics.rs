@@ -191,11 +191,13 @@ pub fn summarize(cells: &[CellStage]) -> PipelineSummary {
             )
         })
         .collect();
+    // `abs`: a one-stage notebook sums to -0.0, which would print as "-0.00".
     let entropy: f64 = stage_shares
         .values()
         .filter(|&&p| p > 0.0)
         .map(|&p| -p * p.ln())
-        .sum();
+        .sum::<f64>()
+        .abs();
     let labelled: Vec<Stage> = cells.iter().filter_map(|c| c.stage).collect();
     let transitions = labelled.windows(2).filter(|w| w[0] != w[1]).count();
     let transition_rate = if labelled.len() < 2 {

@@ -14,7 +14,8 @@ pub const IMPORT_SHARE_THRESHOLD: f64 = 0.3;
 /// Markdown rules apply only to markdown of at most this many words.
 pub const MARKDOWN_MAX_WORDS: usize = 3;
 
-const BUILTIN_SEEDS: &str = include_str!("../data/seeds.toml");
+const PAPER_SEEDS: &str = include_str!("../data/seeds.toml");
+const DOCS_SEEDS: &str = include_str!("../data/seeds-docs.toml");
 
 /// Which heuristic produced a weak label.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -78,10 +79,23 @@ pub struct SeedTable {
 }
 
 impl SeedTable {
-    /// The table compiled into coral (`core/data/seeds.toml`).
+    /// The table compiled into coral: the paper's seeds (`core/data/seeds.toml`) extended by
+    /// seeds taken from library documentation (`core/data/seeds-docs.toml`).
     pub fn builtin() -> SeedTable {
-        // The builtin file is tested to parse; an empty table is the impossible fallback.
-        SeedTable::from_toml(BUILTIN_SEEDS).unwrap_or_else(|_| SeedTable {
+        let mut table = SeedTable::paper();
+        table.extend(Self::parse_builtin(DOCS_SEEDS));
+        table
+    }
+
+    /// The paper's seed table alone (Table V plus the reference implementation's three), for
+    /// the ablation that trains without the documentation seeds.
+    pub fn paper() -> SeedTable {
+        Self::parse_builtin(PAPER_SEEDS)
+    }
+
+    fn parse_builtin(text: &str) -> SeedTable {
+        // The builtin files are tested to parse; an empty table is the impossible fallback.
+        SeedTable::from_toml(text).unwrap_or_else(|_| SeedTable {
             functions: HashMap::new(),
             phrases: Vec::new(),
         })
@@ -224,8 +238,17 @@ mod tests {
 
     #[test]
     fn builtin_table_has_paper_seeds_and_extras() {
-        let table = SeedTable::from_toml(BUILTIN_SEEDS).expect("builtin seeds parse");
+        let table = SeedTable::from_toml(PAPER_SEEDS).expect("paper seeds parse");
         assert_eq!(table.len(), 39);
+        assert_eq!(SeedTable::paper(), table);
+        let docs = SeedTable::from_toml(DOCS_SEEDS).expect("documentation seeds parse");
+        let builtin = SeedTable::builtin();
+        assert_eq!(builtin.len(), table.len() + docs.len());
+        assert_eq!(
+            builtin.seed_stage("sklearn.metrics.classification_report"),
+            Some(Stage::Evaluate)
+        );
+        assert_eq!(table.seed_stage("sklearn.metrics.classification_report"), None);
         assert_eq!(
             table.seed_stage("sklearn.cluster.KMeans"),
             Some(Stage::Model)
