@@ -136,12 +136,25 @@ pub fn collate<'a, I>(items: I, max_len: usize) -> HostBatch
 where
     I: IntoIterator<Item = (&'a ModelInput, Option<Stage>)>,
 {
+    collate_padded(items, max_len, 1)
+}
+
+/// [`collate`], padding the length up to a multiple of `multiple` (at most to `max_len`): on
+/// a GPU each distinct shape costs a kernel compilation and autotuning, so fewer shapes pay.
+pub fn collate_padded<'a, I>(items: I, max_len: usize, multiple: usize) -> HostBatch
+where
+    I: IntoIterator<Item = (&'a ModelInput, Option<Stage>)>,
+{
     let items: Vec<(Cow<'a, ModelInput>, Option<Stage>)> = items
         .into_iter()
         .map(|(input, label)| (truncate(input, max_len), label))
         .collect();
     let size = items.len();
-    let len = items.iter().map(|(i, _)| i.len()).max().unwrap_or(0);
+    let longest = items.iter().map(|(i, _)| i.len()).max().unwrap_or(0);
+    let len = longest
+        .next_multiple_of(multiple.max(1))
+        .min(max_len)
+        .max(longest);
     let mut tokens = vec![0i64; size * len];
     let mut segments = vec![0i64; size * len];
     let mut mask = vec![false; size * len * len];

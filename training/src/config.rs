@@ -117,6 +117,10 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Stop after this many optimiser steps in total (the schedule still spans all epochs).
     pub max_steps: Option<u64>,
+    /// Stop training after this many minutes (then validate and keep the best model). The
+    /// learning-rate schedule then follows whichever is further along, steps or time, so it
+    /// still decays to its end; such a run is not bit-for-bit reproducible.
+    pub max_minutes: Option<f64>,
     /// Early stopping: epochs without a better validation loss before stopping (paper: 3).
     pub patience: usize,
     /// Share of notebooks held out for validation (split by notebook id, never by cell).
@@ -131,6 +135,9 @@ pub struct TrainConfig {
     pub resume: bool,
     /// Write a step record to the metrics log every this many steps.
     pub log_every: u64,
+    /// Pad each batch's length up to a multiple of this (1 = no extra padding; GPUs like 16 or
+    /// 32, which bounds how many shapes get compiled).
+    pub pad_multiple: usize,
     /// Batches of a length-sorted chunk (see [`crate::batch::bucketed_batches`]).
     pub bucket_chunk_batches: usize,
     /// All randomness of a run (initialisation, batch order, negatives, dropout, the split)
@@ -151,6 +158,7 @@ impl Default for TrainConfig {
             batch_size: 16,
             epochs: 8,
             max_steps: None,
+            max_minutes: None,
             patience: 3,
             validation_fraction: 0.05,
             max_validation_cells: Some(20_000),
@@ -158,6 +166,7 @@ impl Default for TrainConfig {
             checkpoint_every: Some(2_000),
             resume: true,
             log_every: 50,
+            pad_multiple: 1,
             bucket_chunk_batches: 64,
             seed: 0x000C_04A1,
             device: DeviceChoice::Cpu,

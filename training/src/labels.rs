@@ -106,13 +106,18 @@ pub fn score(name: &str, truth: &[Stage], predicted: &[Stage]) -> Scores {
 /// The paper's "expert heuristics" baseline: the weak label, or a uniform random stage
 /// (seeded, so the number is reproducible) where no rule fires.
 pub fn heuristic_predictions(cells: &[&CellFeatures], seed: u64) -> Vec<Stage> {
-    let mut rng = SplitMix64::new(seed);
-    cells
+    let weak: Vec<Option<Stage>> = cells
         .iter()
-        .map(|c| match &c.weak_label {
-            Some(label) => label.stage,
-            None => Stage::ALL[(rng.next_u64() % 5) as usize],
-        })
+        .map(|c| c.weak_label.as_ref().map(|l| l.stage))
+        .collect();
+    fill_at_random(&weak, seed)
+}
+
+/// Weak labels with a uniform random stage (seeded) where there is none.
+pub fn fill_at_random(weak: &[Option<Stage>], seed: u64) -> Vec<Stage> {
+    let mut rng = SplitMix64::new(seed);
+    weak.iter()
+        .map(|label| label.unwrap_or_else(|| Stage::ALL[(rng.next_u64() % 5) as usize]))
         .collect()
 }
 

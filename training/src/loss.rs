@@ -39,6 +39,10 @@ pub struct LossWeights {
     pub entropy: f32,
     pub hinge: f32,
     pub ortho: f32,
+    /// Per-stage weights of the CE term (set by the training loop from
+    /// [`LossConfig::class_balance`]; all 1 otherwise, and always in validation).
+    #[serde(skip)]
+    pub class: [f32; 5],
 }
 
 impl Default for LossWeights {
@@ -48,8 +52,33 @@ impl Default for LossWeights {
             entropy: 0.3,
             hinge: 1.0,
             ortho: 1.0,
+            class: [1.0; 5],
         }
     }
+}
+
+/// CE weight per stage for weak-label counts `counts`: `share^(-alpha)`, scaled so that the
+/// weights average to 1 over the labelled cells (the CE keeps its scale). `alpha = 0` gives
+/// all ones, `alpha = 1` full inverse-frequency balancing (a stage without cells has no CE term
+/// to weigh).
+pub fn class_weights(counts: [usize; 5], alpha: f32) -> [f32; 5] {
+    let total: usize = counts.iter().sum();
+    if total == 0 || alpha == 0.0 {
+        return [1.0; 5];
+    }
+    let mut weights = [1.0f32; 5];
+    for (w, &n) in weights.iter_mut().zip(&counts) {
+        if n > 0 {
+            *w = (n as f32 / total as f32).powf(-alpha);
+        }
+    }
+    let mean: f32 = weights
+        .iter()
+        .zip(&counts)
+        .map(|(w, &n)| w * n as f32)
+        .sum::<f32>()
+        / total as f32;
+    weights.map(|w| w / mean)
 }
 
 /// How the loss is computed.
@@ -64,6 +93,9 @@ pub struct LossConfig {
     pub normalize_hinge: bool,
     /// Steps at the start of training during which only the CE term is used.
     pub ce_warmup_steps: u64,
+    /// Exponent of the CE's class balancing (see [`class_weights`]): 0 = none (the paper),
+    /// 0.5 = inverse square root of each stage's weak-label share.
+    pub class_balance: f32,
 }
 
 impl Default for LossConfig {
@@ -73,6 +105,7 @@ impl Default for LossConfig {
             negatives: 5,
             normalize_hinge: true,
             ce_warmup_steps: 0,
+            class_balance: 0.0,
         }
     }
 }
@@ -156,7 +189,7 @@ pub fn coral_loss(
     let ce = if weights.ce == 0.0 {
         zero()
     } else {
-        cross_entropy(out.stage_logits.clone(), labels)
+        weighted_cross_entropy(out.stage_logits.clone(), labels, &weights.class)
     };
     let entropy = if weights.entropy == 0.0 {
         zero()
@@ -189,18 +222,27 @@ pub fn coral_loss(
 /// Eq. 9: mean over labelled cells of `−log softmax(logits)[label]`; 0 when no cell is labelled.
 /// `logits`: `[b, 6]`.
 pub fn cross_entropy(logits: Tensor<2>, labels: &[Option<Stage>]) -> Tensor<1> {
+    weighted_cross_entropy(logits, labels, &[1.0; 5])
+}
+
+/// [`cross_entropy`] with a weight per stage: `Σ w_y·(−log p_y) / Σ w_y` over labelled cells.
+pub fn weighted_cross_entropy(
+    logits: Tensor<2>,
+    labels: &[Option<Stage>],
+    class: &[f32; 5],
+) -> Tensor<1> {
     let [b, outputs] = logits.dims();
-    let labelled = labels.iter().take(b).flatten().count();
+    let weight = |stage: &Stage| class.get(stage.index()).copied().unwrap_or(1.0);
+    let total: f32 = labels.iter().take(b).flatten().map(weight).sum();
     let device = logits.device();
-    if labelled == 0 {
+    if total <= 0.0 {
         return Tensor::zeros([1], &device);
     }
-    // A weight matrix with 1/n at each labelled cell's label: the loss is one multiply-add.
+    // A weight matrix with w/Σw at each labelled cell's label: the loss is one multiply-add.
     let mut target = vec![0.0f32; b * outputs];
-    let share = 1.0 / labelled as f32;
     for (row, label) in labels.iter().take(b).enumerate() {
         if let Some(stage) = label {
-            target[row * outputs + stage.index()] = share;
+            target[row * outputs + stage.index()] = weight(stage) / total;
         }
     }
     let target = Tensor::<2>::from_data(TensorData::new(target, [b, outputs]), &device);
@@ -287,7 +329,26 @@ mod tests {
         let labels = [Some(Stage::Explore), None, Some(Stage::Import)];
         let expected = f32::midpoint(6f32.ln(), (7.0f32 / 2.0).ln());
         close(scalar(cross_entropy(logits.clone(), &labels)), expected);
-        close(scalar(cross_entropy(logits, &[None, None, None])), 0.0);
+        close(scalar(cross_entropy(logits.clone(), &[None, None, None])), 0.0);
+        // Weighted: EXPLORE counts 3×, IMPORT 1× → (3·ln 6 + ln 3.5) / 4.
+        let mut class = [1.0; 5];
+        class[Stage::Explore.index()] = 3.0;
+        close(
+            scalar(weighted_cross_entropy(logits, &labels, &class)),
+            (3.0 * 6f32.ln() + 3.5f32.ln()) / 4.0,
+        );
+    }
+
+    #[test]
+    fn class_weights_balance_and_keep_the_scale() {
+        assert_eq!(class_weights([10, 0, 90, 0, 0], 0.0), [1.0; 5]);
+        let w = class_weights([10, 0, 90, 0, 0], 1.0);
+        // Inverse frequency: 10·w0 = 90·w2, and the mean weight over cells is 1.
+        close(10.0 * w[0], 90.0 * w[2]);
+        close((10.0 * w[0] + 90.0 * w[2]) / 100.0, 1.0);
+        let half = class_weights([10, 0, 90, 0, 0], 0.5);
+        close(half[0] / half[2], 3.0);
+
     }
 
     #[test]

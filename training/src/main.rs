@@ -11,6 +11,7 @@ use coral_training::checkpoint::load_model;
 use coral_training::onnx::runtime::OnnxSession;
 use coral_training::onnx::{export_onnx, ExportMetadata};
 use coral_training::pipeline::{self, DEFAULT_CORPUS};
+use coral_training::samples_file;
 use coral_training::train::{CONFIG_FILE, MODEL_FILE, REPORT_FILE};
 use coral_training::{train, DeviceChoice, TrainConfig, TrainSample};
 
@@ -71,16 +72,49 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Featurise the corpus once into a compact samples file (for `train --samples`, e.g. on a
+    /// machine that cannot read the corpus), with the weak labels of the built-in seed table
+    /// and of the paper's seeds alone (label sets `builtin` and `paper`).
+    Featurize {
+        #[command(flatten)]
+        corpus: CorpusArgs,
+        /// Vocabulary built by `coral-train vocab`.
+        #[arg(long)]
+        vocab: PathBuf,
+        /// Window the inputs are cut to ([CLS] included); a model with a smaller window cuts
+        /// them further, identically.
+        #[arg(long, default_value_t = 160)]
+        max_len: usize,
+        /// Leave markdown tokens out.
+        #[arg(long)]
+        no_markdown: bool,
+        /// Write only the cells of this expert-labelled file (label sets `expert` and
+        /// `builtin`), for `eval --samples` on a machine without the corpus. Checking only:
+        /// never train on it.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Where to write the samples (compact binary format).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Train a model, from the corpus (with --vocab) or from a samples file.
     Train {
         #[command(flatten)]
         corpus: CorpusArgs,
-        /// Vocabulary built by `coral-train vocab` (train from the corpus).
-        #[arg(long, conflicts_with = "samples")]
+        /// Vocabulary built by `coral-train vocab` (train from the corpus; with --samples, the
+        /// vocabulary the samples were made with, checked and kept in the run for `export`).
+        #[arg(long)]
         vocab: Option<PathBuf>,
-        /// Pre-featurised samples (JSON lines of {"input", "label", "notebook"}) instead.
+        /// Pre-featurised samples instead of the corpus: a file written by `featurize`, or JSON
+        /// lines of {"input", "label", "notebook"} (`.jsonl`).
         #[arg(long)]
         samples: Option<PathBuf>,
+        /// Which weak labels of a `featurize` file to train on: `builtin` or `paper`.
+        #[arg(long, default_value = "builtin")]
+        label_set: String,
+        /// Stop after this many minutes of training (then validate and keep the best model).
+        #[arg(long)]
+        max_minutes: Option<f64>,
         /// Training configuration (JSON, see `default-config`); defaults for what it leaves out.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -133,6 +167,10 @@ enum Command {
         /// A model folder (coral.onnx + vocab.json, e.g. models/) to evaluate through ONNX Runtime.
         #[arg(long)]
         model: Option<PathBuf>,
+        /// With --run: score on a file from `featurize --labels` instead of reading the corpus
+        /// (the model's accuracy and macro-F1 only; --labels is then its name in the report).
+        #[arg(long, requires = "run")]
+        samples: Option<PathBuf>,
         #[command(flatten)]
         corpus: CorpusArgs,
         /// Majority-class baseline stage (default: the most frequent weak label of the corpus,
@@ -142,6 +180,18 @@ enum Command {
         /// Also write the report as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// Corpus reference statistics for percentiles (models/reference-stats.json): the
+    /// distribution over notebooks of stage entropy, transition rate and stage shares, by a
+    /// model's predictions.
+    Reference {
+        #[command(flatten)]
+        corpus: CorpusArgs,
+        /// Model folder (coral.onnx + vocab.json).
+        #[arg(long, default_value = "models")]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Print the default training configuration as JSON.
     DefaultConfig,
@@ -160,6 +210,62 @@ fn read_samples(path: &Path) -> Result<Vec<TrainSample>> {
         samples.push(sample);
     }
     Ok(samples)
+}
+
+/// A model folder (coral.onnx + vocab.json) run through ONNX Runtime.
+struct OnnxModel {
+    session: OnnxSession,
+    vocab: coral_core::Vocab,
+    options: EncodeOptions,
+    source: serde_json::Value,
+}
+
+impl OnnxModel {
+    fn load(dir: &Path) -> Result<OnnxModel> {
+        let vocab = pipeline::read_vocab(&dir.join("vocab.json"))?;
+        let onnx = dir.join("coral.onnx");
+        let bytes = std::fs::read(&onnx).with_context(|| format!("reading {}", onnx.display()))?;
+        let meta = coral_training::onnx::read_metadata(&bytes);
+        let session = OnnxSession::from_bytes(&bytes, 0)
+            .with_context(|| format!("loading {}", onnx.display()))?;
+        let max_len: usize = meta
+            .get("coral.max_len")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(160);
+        let markdown = meta.get("coral.no_markdown").is_none_or(|v| v != "true");
+        let source = serde_json::json!({
+            "model": onnx.display().to_string(),
+            "featurizer_version": meta.get("coral.featurizer_version"),
+            "vocab_sha256": meta.get("coral.vocab_sha256"),
+        });
+        Ok(OnnxModel {
+            session,
+            vocab,
+            options: EncodeOptions { max_len, markdown },
+            source,
+        })
+    }
+
+    fn predict(
+        &mut self,
+        inputs: &[&coral_core::ModelInput],
+    ) -> Result<Vec<[f32; Stage::OUTPUTS]>> {
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        // Similar lengths together: less padding per batch.
+        order.sort_by_key(|&i| inputs[i].len());
+        let mut sorted = vec![[0.0f32; Stage::OUTPUTS]; inputs.len()];
+        for chunk in order.chunks(32) {
+            let batch = coral_training::batch::collate(
+                chunk.iter().map(|&i| (inputs[i], None)),
+                self.options.max_len,
+            );
+            let outputs = self.session.run(&batch).context("running the ONNX model")?;
+            for (&i, row) in chunk.iter().zip(outputs.stage_probs.chunks(Stage::OUTPUTS)) {
+                sorted[i].copy_from_slice(row);
+            }
+        }
+        Ok(sorted)
+    }
 }
 
 fn read_config(path: &Path) -> Result<TrainConfig> {
@@ -223,6 +329,8 @@ fn main() -> Result<()> {
             corpus,
             vocab,
             samples,
+            label_set,
+            max_minutes,
             config,
             out,
             device,
@@ -246,6 +354,9 @@ fn main() -> Result<()> {
             }
             if max_steps.is_some() {
                 cfg.max_steps = max_steps;
+            }
+            if max_minutes.is_some() {
+                cfg.max_minutes = max_minutes;
             }
             cfg.model.no_markdown |= no_markdown;
             cfg.model.full_attention |= full_attention;
@@ -276,7 +387,44 @@ fn main() -> Result<()> {
                     );
                     samples
                 }
-                (None, Some(path)) => read_samples(&path)?,
+                (vocab_path, Some(path)) => {
+                    let samples = if path.extension().is_some_and(|e| e == "jsonl") {
+                        read_samples(&path)?
+                    } else {
+                        let (header, samples) =
+                            samples_file::read_label_set(&path, &label_set)?;
+                        if header.featurizer_version != FEATURIZER_VERSION {
+                            bail!(
+                                "{} was featurised by {}, this build is {FEATURIZER_VERSION}",
+                                path.display(),
+                                header.featurizer_version
+                            );
+                        }
+                        cfg.model.vocab_size = header.vocab_size;
+                        if let Some(vocab_path) = vocab_path {
+                            let vocab = pipeline::read_vocab(&vocab_path)?;
+                            if vocab.sha256() != header.vocab_sha256 {
+                                bail!(
+                                    "{} was made with another vocabulary than {}",
+                                    path.display(),
+                                    vocab_path.display()
+                                );
+                            }
+                            std::fs::create_dir_all(&out)
+                                .with_context(|| format!("creating {}", out.display()))?;
+                            std::fs::write(out.join(RUN_VOCAB_FILE), vocab.to_json())
+                                .with_context(|| format!("writing {}", out.display()))?;
+                        }
+                        samples
+                    };
+                    let labelled = samples.iter().filter(|s| s.label.is_some()).count();
+                    eprintln!(
+                        "{} cells from {}, {labelled} weakly labelled ({label_set})",
+                        samples.len(),
+                        path.display()
+                    );
+                    samples
+                }
                 _ => bail!("give --vocab (train from --corpus) or --samples"),
             };
             if samples.is_empty() {
@@ -290,6 +438,68 @@ fn main() -> Result<()> {
                 report.epochs_completed,
                 report.elapsed_s,
                 report.model_path.display()
+            );
+        }
+        Command::Featurize {
+            corpus,
+            vocab,
+            max_len,
+            no_markdown,
+            labels,
+            out,
+        } => {
+            let vocab = pipeline::read_vocab(&vocab)?;
+            let options = EncodeOptions {
+                max_len,
+                markdown: !no_markdown,
+            };
+            let builtin = pipeline::seed_table(corpus.seeds.as_deref())?;
+            if let Some(labels) = labels {
+                let labelled = pipeline::labelled_cells(&labels, &corpus.corpus, &builtin)?;
+                let samples: Vec<samples_file::MultiLabelSample> = labelled
+                    .cells
+                    .iter()
+                    .zip(&labelled.truth)
+                    .map(|(cell, truth)| samples_file::MultiLabelSample {
+                        input: cell.graph.encode(&vocab, options),
+                        labels: vec![Some(*truth), cell.weak_label.as_ref().map(|l| l.stage)],
+                        notebook: 0,
+                    })
+                    .collect();
+                let header = samples_file::SamplesHeader {
+                    featurizer_version: FEATURIZER_VERSION.to_owned(),
+                    vocab_sha256: vocab.sha256().to_owned(),
+                    vocab_size: vocab.len(),
+                    max_len,
+                    markdown: !no_markdown,
+                    label_sets: vec!["expert".to_owned(), "builtin".to_owned()],
+                    count: samples.len(),
+                };
+                samples_file::write(&out, &header, &samples)?;
+                eprintln!("wrote {} labelled cells to {}", samples.len(), out.display());
+                return Ok(());
+            }
+            let paper = coral_core::SeedTable::paper();
+            let sample = (corpus.stride, corpus.limit);
+            let samples =
+                pipeline::multi_label_samples(&corpus.corpus, sample, &[&builtin, &paper], &vocab, options)?;
+            let header = samples_file::SamplesHeader {
+                featurizer_version: FEATURIZER_VERSION.to_owned(),
+                vocab_sha256: vocab.sha256().to_owned(),
+                vocab_size: vocab.len(),
+                max_len,
+                markdown: !no_markdown,
+                label_sets: vec!["builtin".to_owned(), "paper".to_owned()],
+                count: samples.len(),
+            };
+            samples_file::write(&out, &header, &samples)?;
+            let labelled = |set: usize| samples.iter().filter(|s| s.labels[set].is_some()).count();
+            eprintln!(
+                "wrote {} cells to {} ({} labelled by the built-in seeds, {} by the paper's)",
+                samples.len(),
+                out.display(),
+                labelled(0),
+                labelled(1)
             );
         }
         Command::Export { run, out, vocab } => {
@@ -336,11 +546,41 @@ fn main() -> Result<()> {
             labels,
             run,
             model,
+            samples,
             corpus,
             majority,
             json,
         } => {
             let seeds = pipeline::seed_table(corpus.seeds.as_deref())?;
+            if let (Some(run), Some(path)) = (&run, &samples) {
+                let cfg = read_config(&run.join(CONFIG_FILE))?;
+                let device = DeviceChoice::Cpu.device()?;
+                let model = load_model(&cfg.model, &run.join(MODEL_FILE), &device)
+                    .with_context(|| format!("loading the model of {}", run.display()))?;
+                let (_, mut cells) = samples_file::read_label_set(path, "expert")?;
+                if cfg.model.no_markdown {
+                    for cell in &mut cells {
+                        cell.input = coral_training::batch::without_markdown(&cell.input);
+                    }
+                }
+                let inputs: Vec<&coral_core::ModelInput> = cells.iter().map(|s| &s.input).collect();
+                let probs =
+                    coral_training::eval::predict(&model, &inputs, cfg.model.max_len, 32, &device);
+                let predicted: Vec<Stage> =
+                    probs.iter().map(coral_training::eval::predicted_stage).collect();
+                let truth: Vec<Stage> = cells.iter().filter_map(|s| s.label).collect();
+                let scores = coral_training::labels::score(
+                    &format!("CORAL ({})", run.display()),
+                    &truth,
+                    &predicted,
+                );
+                print!("{}", coral_training::labels::render_table(&[scores.clone()]));
+                if let Some(json) = json {
+                    std::fs::write(&json, serde_json::to_string_pretty(&scores)?)
+                        .with_context(|| format!("writing {}", json.display()))?;
+                }
+                return Ok(());
+            }
             let report = if let Some(run) = run {
                 let cfg = read_config(&run.join(CONFIG_FILE))?;
                 let vocab = pipeline::read_vocab(&run.join(RUN_VOCAB_FILE))?;
@@ -365,36 +605,10 @@ fn main() -> Result<()> {
                     Some(&mut predict),
                 )?
             } else if let Some(dir) = model {
-                let vocab = pipeline::read_vocab(&dir.join("vocab.json"))?;
-                let onnx = dir.join("coral.onnx");
-                let bytes =
-                    std::fs::read(&onnx).with_context(|| format!("reading {}", onnx.display()))?;
-                let meta = coral_training::onnx::read_metadata(&bytes);
-                let mut session = OnnxSession::from_bytes(&bytes, 0)
-                    .with_context(|| format!("loading {}", onnx.display()))?;
-                let max_len: usize = meta
-                    .get("coral.max_len")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(160);
-                let markdown = meta.get("coral.no_markdown").is_none_or(|v| v != "true");
-                let options = EncodeOptions { max_len, markdown };
-                let mut predict =
-                    |inputs: &[&coral_core::ModelInput]| -> Result<Vec<[f32; Stage::OUTPUTS]>> {
-                        let mut out = Vec::with_capacity(inputs.len());
-                        for chunk in inputs.chunks(32) {
-                            let batch = coral_training::batch::collate(
-                                chunk.iter().map(|i| (*i, None)),
-                                max_len,
-                            );
-                            let outputs = session.run(&batch).context("running the ONNX model")?;
-                            for row in outputs.stage_probs.chunks(Stage::OUTPUTS) {
-                                let mut probs = [0.0f32; Stage::OUTPUTS];
-                                probs.copy_from_slice(row);
-                                out.push(probs);
-                            }
-                        }
-                        Ok(out)
-                    };
+                let mut onnx = OnnxModel::load(&dir)?;
+                let options = onnx.options;
+                let vocab = onnx.vocab.clone();
+                let mut predict = |inputs: &[&coral_core::ModelInput]| onnx.predict(inputs);
                 let name = format!("CORAL ({})", dir.display());
                 pipeline::eval(
                     &labels,
@@ -427,6 +641,51 @@ fn main() -> Result<()> {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+        }
+        Command::Reference { corpus, model, out } => {
+            let mut onnx = OnnxModel::load(&model)?;
+            let seeds = pipeline::seed_table(corpus.seeds.as_deref())?;
+            let notebooks = pipeline::load_corpus(&corpus.corpus, (corpus.stride, corpus.limit))?;
+            let features = coral_training::corpus::featurize_corpus(&notebooks, &seeds);
+            let mut summaries = Vec::new();
+            let mut all_stages = Vec::new();
+            let bar = indicatif::ProgressBar::new(features.len() as u64);
+            for cells in &features {
+                bar.inc(1);
+                let inputs: Vec<coral_core::ModelInput> = cells
+                    .iter()
+                    .filter(|c| !c.is_empty)
+                    .map(|c| c.graph.encode(&onnx.vocab, onnx.options))
+                    .collect();
+                if inputs.is_empty() {
+                    continue;
+                }
+                let refs: Vec<&coral_core::ModelInput> = inputs.iter().collect();
+                let stages: Vec<Stage> = onnx
+                    .predict(&refs)?
+                    .iter()
+                    .map(coral_training::eval::predicted_stage)
+                    .collect();
+                summaries.push(coral_training::reference::notebook_summary(cells, &stages));
+                all_stages.extend(stages);
+            }
+            bar.finish_and_clear();
+            let mut source = onnx.source.clone();
+            source["corpus"] = serde_json::json!({
+                "path": corpus.corpus.display().to_string(),
+                "stride": corpus.stride,
+                "limit": corpus.limit,
+            });
+            let stats = coral_training::reference::build(&summaries, &all_stages, source);
+            std::fs::write(&out, serde_json::to_string_pretty(&stats)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "{} notebooks, {} cells; normalized entropy median {:.3}; wrote {}",
+                stats.notebooks,
+                stats.cells,
+                stats.normalized_entropy.quantiles.get(50).copied().unwrap_or(f64::NAN),
+                out.display()
+            );
         }
         Command::DefaultConfig => {
             println!("{}", serde_json::to_string_pretty(&TrainConfig::default())?);

@@ -10,6 +10,7 @@ use coral_core::{EncodeOptions, SeedTable, Stage, Vocab};
 
 use crate::corpus::{corpus_stats, count_tokens, featurize_corpus, read_corpus, samples, Corpus};
 use crate::labels::{self, Scores};
+use crate::samples_file::MultiLabelSample;
 use crate::train::TrainSample;
 
 /// The shared corpus, relative to the repository root.
@@ -99,6 +100,50 @@ pub fn corpus_samples(
     Ok(samples)
 }
 
+/// Like [`corpus_samples`], with one weak label per seed table (the inputs do not depend on
+/// the seeds, so they are encoded once).
+pub fn multi_label_samples(
+    corpus: &Path,
+    limit: Sample,
+    seed_tables: &[&SeedTable],
+    vocab: &Vocab,
+    options: EncodeOptions,
+) -> Result<Vec<MultiLabelSample>> {
+    let corpus = load_corpus(corpus, limit)?;
+    let Some((first, others)) = seed_tables.split_first() else {
+        bail!("no seed table given");
+    };
+    let features = featurize_corpus(&corpus, first);
+    let mut out: Vec<MultiLabelSample> = samples(&corpus, &features, vocab, options)
+        .into_iter()
+        .map(|s| MultiLabelSample {
+            labels: vec![s.label],
+            input: s.input,
+            notebook: s.notebook,
+        })
+        .collect();
+    drop(features);
+    for table in others {
+        let features = featurize_corpus(&corpus, table);
+        let labels = features
+            .iter()
+            .flat_map(|cells| cells.iter().filter(|c| !c.is_empty))
+            .map(|c| c.weak_label.as_ref().map(|l| l.stage));
+        let mut count = 0;
+        for (sample, label) in out.iter_mut().zip(labels) {
+            sample.labels.push(label);
+            count += 1;
+        }
+        if count != out.len() {
+            bail!("featurising the corpus twice gave {count} and {} cells", out.len());
+        }
+    }
+    if out.is_empty() {
+        bail!("the corpus holds no non-empty code cells");
+    }
+    Ok(out)
+}
+
 pub fn read_vocab(path: &Path) -> Result<Vocab> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading vocabulary {}", path.display()))?;
@@ -119,19 +164,21 @@ pub struct EvalReport {
     pub scores: Vec<Scores>,
 }
 
-/// `coral-train eval`: the model beside the heuristic and majority baselines on a labelled file.
-/// The majority class is taken from the weak labels of `corpus` (never from the expert labels).
-#[allow(clippy::too_many_arguments)]
-pub fn eval(
+/// The expert-labelled cells of a labels file, found in the corpus and featurised.
+pub struct LabelledCells {
+    pub truth: Vec<Stage>,
+    pub cells: Vec<coral_core::CellFeatures>,
+    /// The weak label of each cell under the paper's seed table alone.
+    pub paper_labels: Vec<Option<Stage>>,
+    pub missing: usize,
+}
+
+/// Reads a labels file and featurises the labelled cells' notebooks from `corpus`.
+pub fn labelled_cells(
     labels_path: &Path,
     corpus: &Path,
     seeds: &SeedTable,
-    vocab: Option<&Vocab>,
-    options: EncodeOptions,
-    majority_stage: Stage,
-    model_name: &str,
-    predictor: Option<&mut Predictor<'_>>,
-) -> Result<EvalReport> {
+) -> Result<LabelledCells> {
     let text = std::fs::read_to_string(labels_path)
         .with_context(|| format!("reading {}", labels_path.display()))?;
     let labelled = labels::parse_labels(&text)
@@ -161,8 +208,41 @@ pub fn eval(
             labelled.len()
         );
     }
-    let truth: Vec<Stage> = found.iter().map(|(l, _)| l.stage).collect();
-    let cells: Vec<&coral_core::CellFeatures> = found.iter().map(|(_, c)| *c).collect();
+    let paper_features = featurize_corpus(&kept, &SeedTable::paper());
+    let paper_by_id: HashMap<String, Vec<coral_core::CellFeatures>> = kept
+        .notebooks
+        .iter()
+        .map(|nb| nb.id.clone())
+        .zip(paper_features)
+        .collect();
+    let (paper_found, _) = labels::match_cells(&labelled, &paper_by_id);
+    Ok(LabelledCells {
+        truth: found.iter().map(|(l, _)| l.stage).collect(),
+        cells: found.iter().map(|(_, c)| (*c).clone()).collect(),
+        paper_labels: paper_found
+            .iter()
+            .map(|(_, c)| c.weak_label.as_ref().map(|l| l.stage))
+            .collect(),
+        missing: missing.len(),
+    })
+}
+
+/// `coral-train eval`: the model beside the heuristic and majority baselines on a labelled file.
+/// The majority class is taken from the weak labels of `corpus` (never from the expert labels).
+#[allow(clippy::too_many_arguments)]
+pub fn eval(
+    labels_path: &Path,
+    corpus: &Path,
+    seeds: &SeedTable,
+    vocab: Option<&Vocab>,
+    options: EncodeOptions,
+    majority_stage: Stage,
+    model_name: &str,
+    predictor: Option<&mut Predictor<'_>>,
+) -> Result<EvalReport> {
+    let labelled = labelled_cells(labels_path, corpus, seeds)?;
+    let truth = &labelled.truth;
+    let cells: Vec<&coral_core::CellFeatures> = labelled.cells.iter().collect();
     let mut scores = Vec::new();
     if let (Some(predict), Some(vocab)) = (predictor, vocab) {
         let inputs: Vec<coral_core::ModelInput> = cells
@@ -172,13 +252,18 @@ pub fn eval(
         let refs: Vec<&coral_core::ModelInput> = inputs.iter().collect();
         let probs = predict(&refs)?;
         let predicted: Vec<Stage> = probs.iter().map(crate::eval::predicted_stage).collect();
-        scores.push(labels::score(model_name, &truth, &predicted));
+        scores.push(labels::score(model_name, truth, &predicted));
     }
     let heuristic = labels::heuristic_predictions(&cells, 0x5EED);
     scores.push(labels::score(
         "expert heuristics (+random)",
-        &truth,
+        truth,
         &heuristic,
+    ));
+    scores.push(labels::score(
+        "paper's seeds only (+random)",
+        truth,
+        &labels::fill_at_random(&labelled.paper_labels, 0x5EED),
     ));
     let covered: Vec<usize> = (0..cells.len())
         .filter(|&i| cells[i].weak_label.is_some())
@@ -197,13 +282,13 @@ pub fn eval(
     scores.push(on_covered);
     scores.push(labels::score(
         &format!("majority class ({majority_stage})"),
-        &truth,
+        truth,
         &labels::majority_predictions(truth.len(), majority_stage),
     ));
     Ok(EvalReport {
         labels: labels_path.to_owned(),
-        cells: found.len(),
-        missing_cells: missing.len(),
+        cells: truth.len(),
+        missing_cells: labelled.missing,
         majority_stage,
         scores,
     })

@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::batch::{
-    bucketed_batches, collate, sample_negatives, validate_input, without_markdown, HostBatch,
+    bucketed_batches, collate_padded, sample_negatives, validate_input, without_markdown, HostBatch,
     InputError,
 };
 use crate::checkpoint::{self, CheckpointError, TrainState};
@@ -322,6 +322,16 @@ pub fn train(
     let mut epoch_started = Instant::now();
     let mut last_checkpoint_step = state.step;
     let step_limit = config.max_steps.unwrap_or(u64::MAX);
+    let time_limit_s = config.max_minutes.map(|m| m * 60.0);
+    let class = {
+        let mut counts = [0usize; 5];
+        for stage in train_set.iter().filter_map(|s| s.label) {
+            if let Some(n) = counts.get_mut(stage.index()) {
+                *n += 1;
+            }
+        }
+        crate::loss::class_weights(counts, config.loss.class_balance)
+    };
 
     'epochs: while state.epoch < config.epochs && !state.stopped_early {
         let batches = epoch_batches(config, &train_lengths, state.epoch);
@@ -329,23 +339,35 @@ pub fn train(
             if state.step >= step_limit {
                 break 'epochs;
             }
+            let elapsed_s = started.elapsed().as_secs_f64();
+            if time_limit_s.is_some_and(|limit| elapsed_s >= limit) {
+                break;
+            }
             let indices = &batches[state.batch_in_epoch];
-            let host = collate(
+            let host = collate_padded(
                 indices
                     .iter()
                     .map(|&i| (&train_set[i].input, train_set[i].label)),
                 config.model.max_len,
+                config.pad_multiple,
             );
             let step = state.step;
             let negatives = step_negatives(config.seed, step, host.size, config.loss.negatives);
-            let lr = config.schedule.lr_at(step, total_steps);
+            let schedule_step = match time_limit_s {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Some(limit) => step.max((elapsed_s / limit * total_steps as f64) as u64),
+                None => step,
+            };
+            let lr = config.schedule.lr_at(schedule_step, total_steps);
+            let mut weights = config.loss.weights_at(step, &config.model);
+            weights.class = class;
             seed_step(&ad_device, config.seed, step);
             let (next, values) = train_step(
                 model,
                 &mut optimizer,
                 &host,
                 &negatives,
-                config.loss.weights_at(step, &config.model),
+                weights,
                 config.loss.normalize_hinge,
                 lr,
                 &ad_device,
@@ -388,6 +410,8 @@ pub fn train(
             }
         }
 
+        // A time limit ends the epoch early: validate what was trained, then stop.
+        let out_of_time = state.batch_in_epoch < batches.len();
         // End of epoch: validate, early stopping, checkpoint.
         let validation = (!val_pairs.is_empty()).then(|| {
             evaluate(
@@ -433,13 +457,23 @@ pub fn train(
             bar.println(epoch_line(&record, v));
         }
         state.history.push(record);
-        state.epoch += 1;
-        state.batch_in_epoch = 0;
+        if !out_of_time {
+            state.epoch += 1;
+            state.batch_in_epoch = 0;
+        }
         epoch_loss = LossMean::default();
         epoch_started = Instant::now();
         state.elapsed_s = prior_elapsed + started.elapsed().as_secs_f64();
         checkpoint::save(&checkpoint_dir, &model, &optimizer, config, &state)?;
         last_checkpoint_step = state.step;
+        if out_of_time {
+            bar.println(format!(
+                "stopped after {:.1} minutes (the time limit), {} steps",
+                started.elapsed().as_secs_f64() / 60.0,
+                state.step
+            ));
+            break;
+        }
     }
     bar.finish_and_clear();
     log.flush().map_err(io(&metrics_path))?;

@@ -71,3 +71,26 @@ fn resume_refuses_a_different_model() {
     let err = train(structured_task(160, 21), &other, dir.path()).expect_err("mismatch");
     assert!(err.to_string().contains("differs"), "{err}");
 }
+
+#[test]
+fn a_time_limit_stops_mid_epoch_validates_and_resumes_there() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().expect("dir");
+    let mut limited = config(1_000);
+    limited.max_steps = None;
+    // A zero budget: the run stops before its first step, yet validates and writes a model.
+    limited.max_minutes = Some(0.0);
+    let report = train(structured_task(160, 21), &limited, dir.path()).expect("train");
+    assert_eq!(report.steps, 0);
+    assert_eq!(report.history.len(), 1);
+    assert!(report.history[0].validation.is_some());
+    assert!(report.model_path.is_file());
+    // The epoch was not finished, so a resumed run without the limit starts it at batch 0.
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("checkpoint/state.json")).expect("state"),
+    )
+    .expect("state json");
+    assert_eq!(state["state"]["epoch"], 0);
+}
