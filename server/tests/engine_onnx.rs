@@ -193,20 +193,32 @@ fn committed_tiny_model_meets_the_contract() {
         return;
     }
     let engine = Engine::try_load(&config_for(&common::tiny_model_dir())).unwrap_or_else(|e| {
-        panic!(
-            "{e}\nregenerate it: cargo test -p coral-server --test engine_onnx -- --ignored regenerate_tiny_model"
-        )
+        panic!("{e}\nregenerate it: CORAL_REGENERATE_TINY_MODEL=1 cargo test -p coral-server --test engine_onnx")
     });
     assert!(engine.has_model());
 }
 
-/// Rewrites `server/tests/data/tiny-model` (the model the snapshot tests use). Run it when the
-/// featurizer version or the vocabulary of the fixtures changes, then review the snapshots.
+/// `server/tests/data/tiny-model` (the model the snapshot tests use) is exactly what the
+/// exporter writes for seed 2024 today. When the featurizer version or the fixtures'
+/// vocabulary changes, rerun with `CORAL_REGENERATE_TINY_MODEL=1` to rewrite it (as
+/// `INSTA_UPDATE` does for snapshots), then review the snapshots.
 #[test]
-#[ignore = "writes server/tests/data/tiny-model"]
-fn regenerate_tiny_model() {
-    let dir = common::tiny_model_dir();
-    common::export_tiny_model(&dir, 2024);
+fn committed_tiny_model_is_what_the_exporter_writes() {
     let raw = stage_probabilities(&[0.2; 6]);
     assert!((raw.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    let committed = common::tiny_model_dir();
+    if std::env::var_os("CORAL_REGENERATE_TINY_MODEL").is_some() {
+        common::export_tiny_model(&committed, 2024);
+        return;
+    }
+    let fresh = tempfile::tempdir().expect("temp dir");
+    common::export_tiny_model(fresh.path(), 2024);
+    for file in ["coral.onnx", "vocab.json"] {
+        let want = std::fs::read(fresh.path().join(file)).expect("fresh export");
+        let have = std::fs::read(committed.join(file)).expect("committed tiny model");
+        assert!(
+            want == have,
+            "{file} differs from a fresh export: CORAL_REGENERATE_TINY_MODEL=1 cargo test -p coral-server --test engine_onnx"
+        );
+    }
 }
