@@ -248,7 +248,10 @@ mod tests {
             builtin.seed_stage("sklearn.metrics.classification_report"),
             Some(Stage::Evaluate)
         );
-        assert_eq!(table.seed_stage("sklearn.metrics.classification_report"), None);
+        assert_eq!(
+            table.seed_stage("sklearn.metrics.classification_report"),
+            None
+        );
         assert_eq!(
             table.seed_stage("sklearn.cluster.KMeans"),
             Some(Stage::Model)

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::prelude::*;
-use coral_core::{featurize_notebook, CorpusRecord, Notebook, SeedTable, Vocab, FEATURIZER_VERSION};
+use coral_core::{
+    featurize_notebook, CorpusRecord, Notebook, SeedTable, Vocab, FEATURIZER_VERSION,
+};
 use coral_server::engine::Device as EngineDevice;
 use coral_server::{Engine, EngineConfig};
 use coral_training::onnx::{export_onnx, ExportMetadata};
@@ -141,7 +143,9 @@ fn time_check(engine: &Engine, notebooks: &[Notebook]) -> (usize, f64) {
 fn main() {
     let args = parse_args();
     if let Some(threads) = args.threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
     }
     let load = Instant::now();
     let notebooks = read_corpus(args.notebooks);

@@ -203,12 +203,18 @@ pub fn settings(cli: &Cli, file: Option<&LoadedConfig>, cwd: &Path) -> anyhow::R
         cli.require_stage.clone()
     };
     let select = if cli.select.is_empty() {
-        parse_all(config.select.as_deref().unwrap_or_default(), &format!("{origin}select"))?
+        parse_all(
+            config.select.as_deref().unwrap_or_default(),
+            &format!("{origin}select"),
+        )?
     } else {
         cli.select.clone()
     };
     let ignore = if cli.ignore.is_empty() {
-        parse_all(config.ignore.as_deref().unwrap_or_default(), &format!("{origin}ignore"))?
+        parse_all(
+            config.ignore.as_deref().unwrap_or_default(),
+            &format!("{origin}ignore"),
+        )?
     } else {
         cli.ignore.clone()
     };
@@ -217,7 +223,10 @@ pub fn settings(cli: &Cli, file: Option<&LoadedConfig>, cwd: &Path) -> anyhow::R
         (None, Some(d)) => d.parse().with_context(|| format!("{origin}device"))?,
         (None, None) => Device::Auto,
     };
-    let model_dir = cli.model.clone().or_else(|| config.model.as_ref().map(resolve));
+    let model_dir = cli
+        .model
+        .clone()
+        .or_else(|| config.model.as_ref().map(resolve));
     let strict_model = !cli.no_model
         && (cli.model.is_some()
             || cli.device.is_some()
@@ -315,10 +324,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     };
 
     let progress = if !cli.no_progress && std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            None,
-            indicatif::ProgressDrawTarget::stderr(),
-        );
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
             indicatif::ProgressStyle::with_template(
                 "{spinner} checking {pos}/{len} notebooks {wide_bar} {elapsed}",
@@ -417,7 +424,11 @@ mod tests {
         assert!(Cli::try_parse_from(["coral-lsp", "--check", "--select=CRL999"]).is_err());
         assert!(Cli::try_parse_from(["coral-lsp", "--check", "--format=xml"]).is_err());
         assert!(Cli::try_parse_from(["coral-lsp", "--no-model", "--device=cpu"]).is_err());
-        let s = settings(&parse(&["--check", "--min-entropy=3"]), None, Path::new("/"));
+        let s = settings(
+            &parse(&["--check", "--min-entropy=3"]),
+            None,
+            Path::new("/"),
+        );
         assert!(s.is_err());
     }
 }

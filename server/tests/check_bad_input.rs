@@ -62,14 +62,22 @@ fn build_folder(dir: &Path) {
     }
     std::fs::write(
         dir.join("huge/big_cell.ipynb"),
-        notebook(&[code("import pandas as pd"), code(&big), code("frame.head()")]),
+        notebook(&[
+            code("import pandas as pd"),
+            code(&big),
+            code("frame.head()"),
+        ]),
     )
     .expect("write");
     // Not a notebook at all, and plain Python: skipped in a folder.
     std::fs::write(dir.join("good/module.py"), "x = 1\n").expect("write");
     // Checkpoints are skipped (this one is broken and must not show up in `errors`).
     std::fs::create_dir_all(dir.join("good/.ipynb_checkpoints")).expect("mkdir");
-    std::fs::write(dir.join("good/.ipynb_checkpoints/titanic-checkpoint.ipynb"), "{").expect("write");
+    std::fs::write(
+        dir.join("good/.ipynb_checkpoints/titanic-checkpoint.ipynb"),
+        "{",
+    )
+    .expect("write");
 }
 
 fn run(dir: &Path, extra: &[&str]) -> Value {
@@ -104,11 +112,27 @@ fn assert_report(json: &Value) {
         .as_array()
         .expect("errors")
         .iter()
-        .map(|e| (e["path"].as_str().expect("path"), e["message"].as_str().expect("message")))
+        .map(|e| {
+            (
+                e["path"].as_str().expect("path"),
+                e["message"].as_str().expect("message"),
+            )
+        })
         .collect();
     let paths: Vec<&str> = errors.iter().map(|e| e.0).collect();
-    assert_eq!(paths, ["bad/binary.ipynb", "bad/nbformat3.ipynb", "bad/truncated.ipynb"]);
-    assert!(errors[0].1.contains("not valid notebook JSON"), "{}", errors[0].1);
+    assert_eq!(
+        paths,
+        [
+            "bad/binary.ipynb",
+            "bad/nbformat3.ipynb",
+            "bad/truncated.ipynb"
+        ]
+    );
+    assert!(
+        errors[0].1.contains("not valid notebook JSON"),
+        "{}",
+        errors[0].1
+    );
     assert!(errors[1].1.contains("nbformat 3"), "{}", errors[1].1);
     assert!(errors[2].1.contains("line"), "{}", errors[2].1);
 

@@ -157,10 +157,19 @@ fn check_json_schema(json: &Value, model: bool) {
             }
         }
         // Cell indices count markdown cells: strictly increasing, not necessarily dense.
-        let indices: Vec<u64> = cells.iter().map(|c| c["index"].as_u64().expect("index")).collect();
-        assert!(indices.windows(2).all(|w| w[0] < w[1]), "{path}: {indices:?}");
+        let indices: Vec<u64> = cells
+            .iter()
+            .map(|c| c["index"].as_u64().expect("index"))
+            .collect();
+        assert!(
+            indices.windows(2).all(|w| w[0] < w[1]),
+            "{path}: {indices:?}"
+        );
         let summary = &file["summary"];
-        assert_eq!(summary["stage_shares"].as_object().expect("shares").len(), 5);
+        assert_eq!(
+            summary["stage_shares"].as_object().expect("shares").len(),
+            5
+        );
         for key in ["entropy", "normalized_entropy", "transition_rate"] {
             assert!(summary[key].is_f64() || summary[key].is_u64(), "{key}");
         }
@@ -173,7 +182,10 @@ fn check_json_schema(json: &Value, model: bool) {
         }
     }
     let errors = json["errors"].as_array().expect("errors");
-    let bad: Vec<&str> = errors.iter().map(|e| e["path"].as_str().expect("path")).collect();
+    let bad: Vec<&str> = errors
+        .iter()
+        .map(|e| e["path"].as_str().expect("path"))
+        .collect();
     assert_eq!(
         bad,
         [
@@ -182,34 +194,45 @@ fn check_json_schema(json: &Value, model: bool) {
             "fixtures/notebooks/truncated.ipynb"
         ]
     );
-    assert!(errors[1]["message"].as_str().expect("message").contains("nbformat 3"));
+    assert!(errors[1]["message"]
+        .as_str()
+        .expect("message")
+        .contains("nbformat 3"));
 }
 
 fn validate_sarif(text: &str) {
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json");
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json");
     // The vendored schema's `language` patterns have a stray `]`
     // (`^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$`, an erratum of the 2.1.0 schema) that the
     // validator rightly rejects as a regex; use the corrected pattern of later revisions.
-    let schema_text = std::fs::read_to_string(schema_path).expect("schema").replace(
-        r"^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
-        r"^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
-    );
+    let schema_text = std::fs::read_to_string(schema_path)
+        .expect("schema")
+        .replace(
+            r"^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+            r"^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+        );
     let schema: Value = serde_json::from_str(&schema_text).expect("schema JSON");
     let sarif: Value = serde_json::from_str(text).expect("SARIF is JSON");
-    let validator = jsonschema::draft4::new(&schema)
-        .expect("the schema compiles");
+    let validator = jsonschema::draft4::new(&schema).expect("the schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(&sarif)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "SARIF does not validate:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "SARIF does not validate:\n{}",
+        errors.join("\n")
+    );
 
     // What GitHub code scanning needs beyond the schema.
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
     assert_eq!(rules.len(), 6);
     for rule in rules {
-        assert!(rule["shortDescription"]["text"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(rule["shortDescription"]["text"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()));
     }
     let results = run["results"].as_array().expect("results");
     assert!(!results.is_empty());
@@ -219,7 +242,9 @@ fn validate_sarif(text: &str) {
         let location = &result["locations"][0]["physicalLocation"];
         let uri = location["artifactLocation"]["uri"].as_str().expect("uri");
         assert!(
-            !uri.starts_with('/') && !uri.contains("://") && Path::new(&common::workspace()).join(uri).is_file(),
+            !uri.starts_with('/')
+                && !uri.contains("://")
+                && Path::new(&common::workspace()).join(uri).is_file(),
             "repository-relative URI of an existing file: {uri}"
         );
         assert!(location["region"]["startLine"].as_u64().expect("line") >= 1);
@@ -281,9 +306,15 @@ fn findings_point_at_the_cell_line_in_the_file() {
                 .and_then(Value::as_str)
                 .expect("source text");
             let encoded = serde_json::to_string(first).expect("encode");
-            assert!(shown.contains(&encoded), "{uri}:{line}: {shown} does not hold {encoded}");
+            assert!(
+                shown.contains(&encoded),
+                "{uri}:{line}: {shown} does not hold {encoded}"
+            );
         } else {
-            assert!(shown.starts_with("# %%") || shown.starts_with("#%%"), "{uri}:{line}: {shown}");
+            assert!(
+                shown.starts_with("# %%") || shown.starts_with("#%%"),
+                "{uri}:{line}: {shown}"
+            );
         }
         checked += 1;
     }
@@ -323,7 +354,10 @@ fn exit_codes_filters_and_thresholds() {
     ]);
     assert_eq!((code, rules.len()), (Some(0), 0));
     // Select only one rule.
-    let (_, rules) = run(&["--select=model-without-evaluate", "examples/regression_no_eval.ipynb"]);
+    let (_, rules) = run(&[
+        "--select=model-without-evaluate",
+        "examples/regression_no_eval.ipynb",
+    ]);
     assert_eq!(rules, ["CRL002"]);
     // A threshold above every notebook's entropy and a required stage.
     let (code, rules) = run(&[
@@ -360,12 +394,20 @@ fn configuration_from_pyproject_and_flags_override() {
     assert_eq!(json["files"][0]["path"], "nb.ipynb");
 
     let out = common::coral(&nested, &["--check", "--no-model", "--ignore=CRL001", "."]);
-    assert_eq!(out.status.code(), Some(1), "flags replace the file's ignore list");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "flags replace the file's ignore list"
+    );
 
     std::fs::write(dir.path().join("project/coral.toml"), "colour = \"red\"\n").expect("write");
     let out = common::coral(&nested, &["--check", "--no-model", "."]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(common::stderr(&out).contains("colour"), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("colour"),
+        "{}",
+        common::stderr(&out)
+    );
 }
 
 #[test]
@@ -400,25 +442,50 @@ fn explicit_model_errors_exit_2_implicit_ones_fall_back() {
     let missing = missing.to_str().expect("utf-8 path");
     let out = common::coral(&root, &["--check", "--model", missing, "examples"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(common::stderr(&out).contains("no model found"), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("no model found"),
+        "{}",
+        common::stderr(&out)
+    );
     assert!(common::stdout(&out).is_empty());
 
-    let out = common::coral_env(&root, &["--check", "--format=json", "examples"], &[("CORAL_MODEL_DIR", missing)]);
+    let out = common::coral_env(
+        &root,
+        &["--check", "--format=json", "examples"],
+        &[("CORAL_MODEL_DIR", missing)],
+    );
     assert_eq!(out.status.code(), Some(1));
     let json: Value = serde_json::from_str(&common::stdout(&out)).expect("JSON");
     assert_eq!(json["model"]["fallback"], true);
-    assert!(common::stderr(&out).contains("heuristics"), "says so: {}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("heuristics"),
+        "says so: {}",
+        common::stderr(&out)
+    );
 
     // A broken ONNX Runtime library: no panic, the heuristics, a reason.
     let fake = dir.path().join("libonnxruntime.so");
     std::fs::write(&fake, b"not a library").expect("write");
     let out = common::coral_env(
         &root,
-        &["--check", "--format=json", "--model=server/tests/data/tiny-model", "examples"],
+        &[
+            "--check",
+            "--format=json",
+            "--model=server/tests/data/tiny-model",
+            "examples",
+        ],
         &[("ORT_DYLIB_PATH", fake.to_str().expect("utf-8"))],
     );
-    assert_eq!(out.status.code(), Some(2), "explicit --model with no usable runtime");
-    assert!(!common::stderr(&out).contains("panicked"), "{}", common::stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "explicit --model with no usable runtime"
+    );
+    assert!(
+        !common::stderr(&out).contains("panicked"),
+        "{}",
+        common::stderr(&out)
+    );
     let out = common::coral_env(
         &root,
         &["--check", "--format=json", "examples"],
@@ -428,5 +495,9 @@ fn explicit_model_errors_exit_2_implicit_ones_fall_back() {
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
-    assert!(common::stderr(&out).contains("ONNX Runtime"), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("ONNX Runtime"),
+        "{}",
+        common::stderr(&out)
+    );
 }

@@ -22,7 +22,10 @@ fn config_for(dir: &std::path::Path) -> EngineConfig {
 }
 
 fn notebooks() -> Vec<Notebook> {
-    common::fixture_notebooks().into_iter().map(|(_, nb)| nb).collect()
+    common::fixture_notebooks()
+        .into_iter()
+        .map(|(_, nb)| nb)
+        .collect()
 }
 
 #[test]
@@ -111,7 +114,10 @@ fn cache_skips_unchanged_cells_and_batching_changes_nothing() {
     // Everything again: nothing runs.
     let again = engine.label_notebooks(&nbs);
     let second = engine.stats();
-    assert_eq!(second.cells_inferred, first.cells_inferred, "unchanged cells re-ran");
+    assert_eq!(
+        second.cells_inferred, first.cells_inferred,
+        "unchanged cells re-ran"
+    );
     assert!(second.cache_hits > first.cache_hits);
     assert_eq!(again, together);
 
@@ -161,7 +167,10 @@ fn mismatched_models_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     common::write_model_dir(dir.path(), &model, &config, &vocab, "coral-features-0");
     let err = Engine::try_load(&config_for(dir.path())).expect_err("wrong featurizer");
-    assert!(matches!(err, EngineError::FeaturizerMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, EngineError::FeaturizerMismatch { .. }),
+        "{err}"
+    );
     let message = err.to_string();
     assert!(
         message.contains("coral-features-0") && message.contains(FEATURIZER_VERSION),
@@ -169,9 +178,14 @@ fn mismatched_models_are_refused_with_a_reason() {
     );
     let engine = Engine::load(&config_for(dir.path()));
     assert!(!engine.has_model());
-    assert!(engine.fallback_reason().is_some_and(|r| r.contains("featurizer")));
+    assert!(engine
+        .fallback_reason()
+        .is_some_and(|r| r.contains("featurizer")));
     let labels = engine.label_notebook(&notebooks()[0]);
-    assert!(labels.cells.iter().all(|c| c.source == LabelSource::Heuristic));
+    assert!(labels
+        .cells
+        .iter()
+        .all(|c| c.source == LabelSource::Heuristic));
 
     // The right model with another vocabulary beside it.
     let dir = tempfile::tempdir().expect("temp dir");

@@ -48,7 +48,12 @@ fn shipped_model_labels_the_examples_stably() {
             );
         }
         let summary = &labels.report.summary;
-        let findings: Vec<&str> = labels.report.findings.iter().map(|f| f.rule.code()).collect();
+        let findings: Vec<&str> = labels
+            .report
+            .findings
+            .iter()
+            .map(|f| f.rule.code())
+            .collect();
         let _ = writeln!(
             out,
             "  normalized entropy {:.2}, findings {findings:?}",

@@ -329,7 +329,10 @@ mod tests {
         let labels = [Some(Stage::Explore), None, Some(Stage::Import)];
         let expected = f32::midpoint(6f32.ln(), (7.0f32 / 2.0).ln());
         close(scalar(cross_entropy(logits.clone(), &labels)), expected);
-        close(scalar(cross_entropy(logits.clone(), &[None, None, None])), 0.0);
+        close(
+            scalar(cross_entropy(logits.clone(), &[None, None, None])),
+            0.0,
+        );
         // Weighted: EXPLORE counts 3×, IMPORT 1× → (3·ln 6 + ln 3.5) / 4.
         let mut class = [1.0; 5];
         class[Stage::Explore.index()] = 3.0;
@@ -348,7 +351,6 @@ mod tests {
         close((10.0 * w[0] + 90.0 * w[2]) / 100.0, 1.0);
         let half = class_weights([10, 0, 90, 0, 0], 0.5);
         close(half[0] / half[2], 3.0);
-
     }
 
     #[test]

@@ -391,8 +391,7 @@ fn main() -> Result<()> {
                     let samples = if path.extension().is_some_and(|e| e == "jsonl") {
                         read_samples(&path)?
                     } else {
-                        let (header, samples) =
-                            samples_file::read_label_set(&path, &label_set)?;
+                        let (header, samples) = samples_file::read_label_set(&path, &label_set)?;
                         if header.featurizer_version != FEATURIZER_VERSION {
                             bail!(
                                 "{} was featurised by {}, this build is {FEATURIZER_VERSION}",
@@ -466,32 +465,35 @@ fn main() -> Result<()> {
                         notebook: 0,
                     })
                     .collect();
-                let header = samples_file::SamplesHeader {
-                    featurizer_version: FEATURIZER_VERSION.to_owned(),
-                    vocab_sha256: vocab.sha256().to_owned(),
-                    vocab_size: vocab.len(),
-                    max_len,
-                    markdown: !no_markdown,
-                    label_sets: vec!["expert".to_owned(), "builtin".to_owned()],
-                    count: samples.len(),
-                };
+                let header = samples_file::SamplesHeader::new(
+                    &vocab,
+                    options,
+                    &["expert", "builtin"],
+                    samples.len(),
+                );
                 samples_file::write(&out, &header, &samples)?;
-                eprintln!("wrote {} labelled cells to {}", samples.len(), out.display());
+                eprintln!(
+                    "wrote {} labelled cells to {}",
+                    samples.len(),
+                    out.display()
+                );
                 return Ok(());
             }
             let paper = coral_core::SeedTable::paper();
             let sample = (corpus.stride, corpus.limit);
-            let samples =
-                pipeline::multi_label_samples(&corpus.corpus, sample, &[&builtin, &paper], &vocab, options)?;
-            let header = samples_file::SamplesHeader {
-                featurizer_version: FEATURIZER_VERSION.to_owned(),
-                vocab_sha256: vocab.sha256().to_owned(),
-                vocab_size: vocab.len(),
-                max_len,
-                markdown: !no_markdown,
-                label_sets: vec!["builtin".to_owned(), "paper".to_owned()],
-                count: samples.len(),
-            };
+            let samples = pipeline::multi_label_samples(
+                &corpus.corpus,
+                sample,
+                &[&builtin, &paper],
+                &vocab,
+                options,
+            )?;
+            let header = samples_file::SamplesHeader::new(
+                &vocab,
+                options,
+                &["builtin", "paper"],
+                samples.len(),
+            );
             samples_file::write(&out, &header, &samples)?;
             let labelled = |set: usize| samples.iter().filter(|s| s.labels[set].is_some()).count();
             eprintln!(
@@ -566,15 +568,20 @@ fn main() -> Result<()> {
                 let inputs: Vec<&coral_core::ModelInput> = cells.iter().map(|s| &s.input).collect();
                 let probs =
                     coral_training::eval::predict(&model, &inputs, cfg.model.max_len, 32, &device);
-                let predicted: Vec<Stage> =
-                    probs.iter().map(coral_training::eval::predicted_stage).collect();
+                let predicted: Vec<Stage> = probs
+                    .iter()
+                    .map(coral_training::eval::predicted_stage)
+                    .collect();
                 let truth: Vec<Stage> = cells.iter().filter_map(|s| s.label).collect();
                 let scores = coral_training::labels::score(
                     &format!("CORAL ({})", run.display()),
                     &truth,
                     &predicted,
                 );
-                print!("{}", coral_training::labels::render_table(&[scores.clone()]));
+                print!(
+                    "{}",
+                    coral_training::labels::render_table(&[scores.clone()])
+                );
                 if let Some(json) = json {
                     std::fs::write(&json, serde_json::to_string_pretty(&scores)?)
                         .with_context(|| format!("writing {}", json.display()))?;
@@ -683,7 +690,12 @@ fn main() -> Result<()> {
                 "{} notebooks, {} cells; normalized entropy median {:.3}; wrote {}",
                 stats.notebooks,
                 stats.cells,
-                stats.normalized_entropy.quantiles.get(50).copied().unwrap_or(f64::NAN),
+                stats
+                    .normalized_entropy
+                    .quantiles
+                    .get(50)
+                    .copied()
+                    .unwrap_or(f64::NAN),
                 out.display()
             );
         }

@@ -135,7 +135,10 @@ pub fn multi_label_samples(
             count += 1;
         }
         if count != out.len() {
-            bail!("featurising the corpus twice gave {count} and {} cells", out.len());
+            bail!(
+                "featurising the corpus twice gave {count} and {} cells",
+                out.len()
+            );
         }
     }
     if out.is_empty() {

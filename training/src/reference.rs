@@ -91,7 +91,8 @@ pub fn build(
     cell_stages: &[Stage],
     source: serde_json::Value,
 ) -> ReferenceStats {
-    let pick = |f: &dyn Fn(&PipelineSummary) -> f64| -> Vec<f64> { summaries.iter().map(f).collect() };
+    let pick =
+        |f: &dyn Fn(&PipelineSummary) -> f64| -> Vec<f64> { summaries.iter().map(f).collect() };
     let n = summaries.len().max(1) as f64;
     let mut stage_share = BTreeMap::new();
     let mut stage_present = BTreeMap::new();

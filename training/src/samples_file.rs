@@ -39,6 +39,27 @@ pub struct SamplesHeader {
     pub count: usize,
 }
 
+impl SamplesHeader {
+    /// The header of `count` cells encoded with `vocab` and `options` by this build's
+    /// featurizer, with the named label columns.
+    pub fn new(
+        vocab: &coral_core::Vocab,
+        options: coral_core::EncodeOptions,
+        label_sets: &[&str],
+        count: usize,
+    ) -> SamplesHeader {
+        SamplesHeader {
+            featurizer_version: coral_core::FEATURIZER_VERSION.to_owned(),
+            vocab_sha256: vocab.sha256().to_owned(),
+            vocab_size: vocab.len(),
+            max_len: options.max_len,
+            markdown: options.markdown,
+            label_sets: label_sets.iter().map(|s| (*s).to_owned()).collect(),
+            count,
+        }
+    }
+}
+
 /// One cell with one weak label per label set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultiLabelSample {
@@ -345,7 +366,11 @@ mod tests {
         let samples = vec![
             sample(&[2, 7, 9, 11], Some(Stage::Model), None),
             sample(&[2, 60_000], None, Some(Stage::Evaluate)),
-            sample(&[2, 5, 5, 5, 5, 5], Some(Stage::Import), Some(Stage::Import)),
+            sample(
+                &[2, 5, 5, 5, 5, 5],
+                Some(Stage::Import),
+                Some(Stage::Import),
+            ),
         ];
         let header = SamplesHeader {
             featurizer_version: "v".into(),
@@ -362,7 +387,10 @@ mod tests {
         assert_eq!(read_samples, samples);
         let (_, paper) = read_label_set(&path, "paper").expect("paper labels");
         let labels: Vec<_> = paper.iter().map(|s| s.label).collect();
-        assert_eq!(labels, vec![None, Some(Stage::Evaluate), Some(Stage::Import)]);
+        assert_eq!(
+            labels,
+            vec![None, Some(Stage::Evaluate), Some(Stage::Import)]
+        );
         assert!(matches!(
             read_label_set(&path, "expert"),
             Err(SamplesFileError::NoLabelSet { .. })

@@ -21,8 +21,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::batch::{
-    bucketed_batches, collate_padded, sample_negatives, validate_input, without_markdown, HostBatch,
-    InputError,
+    bucketed_batches, collate_padded, sample_negatives, validate_input, without_markdown,
+    HostBatch, InputError,
 };
 use crate::checkpoint::{self, CheckpointError, TrainState};
 use crate::config::{DeviceError, OptimizerConfig, TrainConfig};

@@ -14,7 +14,11 @@ pub struct FileConfig {
     #[serde(alias = "min_entropy")]
     pub min_entropy: Option<f64>,
     /// Stages every notebook must have (CRL006).
-    #[serde(alias = "require-stage", alias = "require_stages", alias = "require_stage")]
+    #[serde(
+        alias = "require-stage",
+        alias = "require_stages",
+        alias = "require_stage"
+    )]
     pub require_stages: Option<Vec<String>>,
     /// Only these rules (codes or names).
     pub select: Option<Vec<String>>,
@@ -78,11 +82,7 @@ pub fn read_config(path: &Path) -> Result<Option<LoadedConfig>, ConfigError> {
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     let config = if is_pyproject {
         let value: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        let Some(table) = value
-            .get("tool")
-            .and_then(|t| t.get("coral"))
-            .cloned()
-        else {
+        let Some(table) = value.get("tool").and_then(|t| t.get("coral")).cloned() else {
             return Ok(None);
         };
         table
@@ -151,8 +151,11 @@ mod tests {
     #[test]
     fn pyproject_without_table_is_skipped() {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("pyproject.toml"), "[project]\nname = \"x\"\n")
-            .expect("write");
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname = \"x\"\n",
+        )
+        .expect("write");
         assert_eq!(find_config(dir.path()).expect("no error"), None);
     }
 }

@@ -32,14 +32,15 @@ fn is_hidden(path: &Path) -> bool {
 }
 
 fn has_extension(path: &Path, ext: &str) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 /// Whether the `.py` file at `path` has a `# %%` marker (in its first megabyte).
 fn is_percent_file(path: &Path) -> bool {
     let mut head = Vec::new();
-    let read = std::fs::File::open(path)
-        .and_then(|f| f.take(PERCENT_SNIFF_BYTES).read_to_end(&mut head));
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(PERCENT_SNIFF_BYTES).read_to_end(&mut head));
     read.is_ok() && Notebook::is_percent_script(&String::from_utf8_lossy(&head))
 }
 
@@ -147,7 +148,10 @@ mod tests {
                     .into_owned()
             })
             .collect();
-        assert_eq!(names, ["a/script.py", "a/z.ipynb", "b.ipynb", "missing.ipynb"]);
+        assert_eq!(
+            names,
+            ["a/script.py", "a/z.ipynb", "b.ipynb", "missing.ipynb"]
+        );
         assert_eq!(found[0].kind, FileKind::PercentScript);
         assert!(found[3].problem.is_some());
         assert!(found[..3].iter().all(|d| d.problem.is_none()));

@@ -276,7 +276,10 @@ mod tests {
     #[test]
     fn ipynb_lines_tolerate_garbage() {
         assert!(ipynb_cell_lines(b"\x89PNG\r\n").is_empty());
-        assert_eq!(ipynb_cell_lines(b"{\"cells\": [{\"source\": \"a\"}, {\"sou"), [1]);
+        assert_eq!(
+            ipynb_cell_lines(b"{\"cells\": [{\"source\": \"a\"}, {\"sou"),
+            [1]
+        );
     }
 
     #[test]

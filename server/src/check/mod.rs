@@ -88,7 +88,10 @@ pub struct CheckReport {
 
 impl CheckReport {
     pub fn findings(&self) -> usize {
-        self.files.iter().map(|f| f.labels.report.findings.len()).sum()
+        self.files
+            .iter()
+            .map(|f| f.labels.report.findings.len())
+            .sum()
     }
 
     pub fn code_cells(&self) -> usize {

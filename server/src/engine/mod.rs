@@ -27,13 +27,13 @@ use std::sync::{Arc, Once};
 
 use coral_core::metrics::{self, CellStage, FindingsConfig, PipelineReport};
 use coral_core::{
-    featurize_notebook, CellFeatures, EncodeOptions, ModelInput, Notebook, SeedTable, Stage,
-    Vocab, FEATURIZER_VERSION,
+    featurize_notebook, CellFeatures, EncodeOptions, ModelInput, Notebook, SeedTable, Stage, Vocab,
+    FEATURIZER_VERSION,
 };
 use rayon::prelude::*;
 
-pub use cache::StageProbs;
 use cache::ProbCache;
+pub use cache::StageProbs;
 use runtime::{Provider, SessionPool};
 
 /// Model file name inside a model directory.
@@ -138,7 +138,10 @@ impl Default for EngineConfig {
 pub enum EngineError {
     #[error("heuristics only: the model is switched off")]
     Disabled,
-    #[error("no model found (looked for {MODEL_FILE} in {})", display_paths(searched))]
+    #[error(
+        "no model found (looked for {MODEL_FILE} in {})",
+        display_paths(searched)
+    )]
     NoModel { searched: Vec<PathBuf> },
     #[error("no ONNX Runtime library found (looked at {}); set ORT_DYLIB_PATH or run scripts/fetch-onnxruntime.sh", display_paths(searched))]
     NoLibrary { searched: Vec<PathBuf> },
@@ -371,13 +374,13 @@ fn load_model(config: &EngineConfig) -> Result<(Loaded, ModelInfo), EngineError>
     let env = runtime::environment(config.ort_library.as_deref())?;
     let (first, provider) = runtime::create_session(env, &path, config.device, config.threads)?;
     let meta = runtime::inspect(&first, &path)?;
-    let model_version = meta
-        .featurizer_version
-        .clone()
-        .ok_or_else(|| EngineError::MissingMetadata {
-            path: path.clone(),
-            key: "coral.featurizer_version",
-        })?;
+    let model_version =
+        meta.featurizer_version
+            .clone()
+            .ok_or_else(|| EngineError::MissingMetadata {
+                path: path.clone(),
+                key: "coral.featurizer_version",
+            })?;
     if model_version != FEATURIZER_VERSION {
         return Err(EngineError::FeaturizerMismatch {
             path,
@@ -636,7 +639,11 @@ impl Engine {
     }
 
     /// Model probabilities for every code cell (`None` for empty cells and failed runs).
-    fn infer(&self, model: &Loaded, features: &[Vec<CellFeatures>]) -> Vec<Vec<Option<StageProbs>>> {
+    fn infer(
+        &self,
+        model: &Loaded,
+        features: &[Vec<CellFeatures>],
+    ) -> Vec<Vec<Option<StageProbs>>> {
         type Encoded = Option<(ModelInput, [u8; 32])>;
         let encoded: Vec<Vec<Encoded>> = features
             .par_iter()
@@ -695,7 +702,9 @@ impl Engine {
                     }
                     Err(e) => {
                         self.inner.run_failure.call_once(|| {
-                            tracing::error!("model run failed ({e}); those cells get heuristic labels");
+                            tracing::error!(
+                                "model run failed ({e}); those cells get heuristic labels"
+                            );
                         });
                         Vec::new()
                     }
@@ -801,7 +810,10 @@ mod tests {
         assert_eq!(indices, [0, 2, 3, 4]);
         assert_eq!(labels.cells[0].stage, Some(Stage::Import));
         assert_eq!(labels.cells[2].stage, None, "empty cell has no stage");
-        assert!(labels.cells.iter().all(|c| c.source == LabelSource::Heuristic));
+        assert!(labels
+            .cells
+            .iter()
+            .all(|c| c.source == LabelSource::Heuristic));
         assert!(labels.cells.iter().all(|c| c.probabilities.is_none()));
         assert!(engine.fallback_reason().is_some());
         assert!(engine.model_info().fallback);

@@ -79,7 +79,12 @@ pub fn environment(explicit: Option<&Path>) -> Result<&'static Environment, Engi
                 .build()
                 .map_err(|e| format!("starting ONNX Runtime from {}: {e}", library.display()))
         }))
-        .unwrap_or_else(|_| Err(format!("ONNX Runtime at {} panicked while loading", library.display())))?;
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "ONNX Runtime at {} panicked while loading",
+                library.display()
+            ))
+        })?;
         tracing::debug!(library = %library.display(), "ONNX Runtime loaded");
         Ok((loaded, library))
     });
@@ -228,7 +233,11 @@ pub fn inspect(session: &Session, path: &Path) -> Result<ModelMetadata, EngineEr
         }
     }
     if session.inputs().len() != 3 {
-        let names: Vec<&str> = session.inputs().iter().map(ort::value::Outlet::name).collect();
+        let names: Vec<&str> = session
+            .inputs()
+            .iter()
+            .map(ort::value::Outlet::name)
+            .collect();
         return Err(contract(format!(
             "it takes inputs {names:?}; expected tokens, segments, mask"
         )));
@@ -299,10 +308,16 @@ impl SessionPool {
         let mut mask = vec![false; b * l * l];
         for (row, input) in inputs.iter().enumerate() {
             let n = input.len().min(l);
-            for (dst, &id) in tokens[row * l..row * l + n].iter_mut().zip(&input.token_ids) {
+            for (dst, &id) in tokens[row * l..row * l + n]
+                .iter_mut()
+                .zip(&input.token_ids)
+            {
                 *dst = i64::from(id);
             }
-            for (dst, &seg) in segments[row * l..row * l + n].iter_mut().zip(&input.segments) {
+            for (dst, &seg) in segments[row * l..row * l + n]
+                .iter_mut()
+                .zip(&input.segments)
+            {
                 *dst = i64::from(seg);
             }
             if input.len() <= l {

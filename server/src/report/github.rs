@@ -100,10 +100,7 @@ mod tests {
     #[test]
     fn escapes_data_and_properties() {
         assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
-        assert_eq!(
-            escape_property("a,b: c%\n"),
-            "a%2Cb%3A c%25%0A"
-        );
+        assert_eq!(escape_property("a,b: c%\n"), "a%2Cb%3A c%25%0A");
         assert_eq!(annotation_path("nb/a%20b.ipynb"), "nb/a b.ipynb");
         assert_eq!(annotation_path("x%2"), "x%2");
     }

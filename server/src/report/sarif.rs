@@ -11,7 +11,10 @@ use crate::check::CheckReport;
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Where the rules are documented.
-pub const HELP_URI: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/server/README.md#rules");
+pub const HELP_URI: &str = concat!(
+    env!("CARGO_PKG_REPOSITORY"),
+    "/blob/main/server/README.md#rules"
+);
 
 fn level(severity: Severity) -> &'static str {
     match severity {

@@ -36,7 +36,9 @@ pub fn fixture_notebooks() -> Vec<(String, Notebook)> {
             let bytes = std::fs::read(&path).expect("read fixture");
             let nb = match path.extension().and_then(|e| e.to_str()) {
                 Some("ipynb") => Notebook::from_ipynb(&bytes).ok(),
-                Some("py") => Some(Notebook::from_percent_script(&String::from_utf8_lossy(&bytes))),
+                Some("py") => Some(Notebook::from_percent_script(&String::from_utf8_lossy(
+                    &bytes,
+                ))),
                 _ => None,
             };
             if let Some(nb) = nb {
