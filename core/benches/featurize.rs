@@ -35,7 +35,7 @@ fn args() -> Args {
                     .next()
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(out.repeat)
-                    .max(1)
+                    .max(1);
             }
             _ => {}
         }

@@ -8,7 +8,7 @@
 //!
 //! Notebooks come from `../shared/data/notebooks/shard-*.jsonl.gz` (or `$CORAL_CORPUS`), in
 //! shard order. The model is `--model DIR`, else the repository's `models/` when it holds one
-//! (and `--random` is not given), else a randomly initialised model of the full paper size (d_model 256, 4 layers, 4 heads,
+//! (and `--random` is not given), else a randomly initialised model of the full paper size (`d_model` 256, 4 layers, 4 heads,
 //! FFN 1024, 50 topics, window 160) with a vocabulary built from the same notebooks: speed does
 //! not depend on the weights. Each engine starts with an empty cache, as one `--check` run does.
 

@@ -139,20 +139,17 @@ fn check_json_schema(json: &Value, model: bool) {
                         .contains(&stage.as_str().expect("stage string")),
                 "{path}: {stage}"
             );
-            match cell.get("probabilities") {
-                Some(p) => {
-                    assert!(model, "probabilities under the fallback");
-                    assert_eq!(cell["source"], "model");
-                    let p = p.as_object().expect("object");
-                    assert_eq!(p.len(), 5);
-                    let sum: f64 = p.values().map(|v| v.as_f64().expect("number")).sum();
-                    assert!((sum - 1.0).abs() < 1e-3, "{sum}");
-                }
-                None => {
-                    assert_eq!(cell["source"], "heuristic");
-                    if model {
-                        assert!(stage.is_null(), "a heuristic cell in model mode is empty");
-                    }
+            if let Some(p) = cell.get("probabilities") {
+                assert!(model, "probabilities under the fallback");
+                assert_eq!(cell["source"], "model");
+                let p = p.as_object().expect("object");
+                assert_eq!(p.len(), 5);
+                let sum: f64 = p.values().map(|v| v.as_f64().expect("number")).sum();
+                assert!((sum - 1.0).abs() < 1e-3, "{sum}");
+            } else {
+                assert_eq!(cell["source"], "heuristic");
+                if model {
+                    assert!(stage.is_null(), "a heuristic cell in model mode is empty");
                 }
             }
         }
@@ -295,7 +292,10 @@ fn findings_point_at_the_cell_line_in_the_file() {
             continue;
         };
         let shown = text.lines().nth(line - 1).expect("line exists");
-        if uri.ends_with(".ipynb") {
+        if std::path::Path::new(uri)
+            .extension()
+            .is_some_and(|e| e == "ipynb")
+        {
             // The line holds the first source line of cell `cell`.
             let nb: Value = serde_json::from_str(&text).expect("notebook");
             let source = &nb["cells"][cell as usize]["source"];

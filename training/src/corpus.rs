@@ -2,7 +2,11 @@
 //! `.ipynb` / percent scripts), featurizing them with coral-core, counting tokens for the
 //! vocabulary, and the corpus statistics report.
 
+// The corpus names its files in lower case (`shard-*.jsonl.gz`, `*.ipynb`).
+#![allow(clippy::case_sensitive_file_extension_comparisons)]
+
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -293,53 +297,58 @@ impl CorpusStats {
         let mut out = String::new();
         let pct = |x: f64| format!("{:.1}%", x * 100.0);
         let labelled: usize = self.label_distribution.values().sum();
-        out.push_str(&format!(
-            "notebooks            {} ({} could not be read)\n",
+        let _ = writeln!(
+            out,
+            "notebooks            {} ({} could not be read)",
             self.notebooks, self.skipped_notebooks
-        ));
-        out.push_str(&format!(
-            "code cells           {} ({} empty)\n",
+        );
+        let _ = writeln!(
+            out,
+            "code cells           {} ({} empty)",
             self.code_cells, self.empty_code_cells
-        ));
-        out.push_str(&format!(
-            "parse errors         {} of non-empty cells\n",
+        );
+        let _ = writeln!(
+            out,
+            "parse errors         {} of non-empty cells",
             pct(self.parse_error_rate)
-        ));
-        out.push_str(&format!(
-            "cells with magics    {}\n",
-            pct(self.magic_cell_rate)
-        ));
-        out.push_str(&format!(
-            "markdown context     {} of code cells (markdown ≤ 3 cells back)\n",
+        );
+        let _ = writeln!(out, "cells with magics    {}", pct(self.magic_cell_rate));
+        let _ = writeln!(
+            out,
+            "markdown context     {} of code cells (markdown ≤ 3 cells back)",
             pct(self.markdown_context_rate)
-        ));
-        out.push_str(&format!(
-            "code positions/cell  mean {:.1}, p50 {}, p90 {}, p99 {}; over the {}-position window: {}\n",
+        );
+        let _ = writeln!(
+            out,
+            "code positions/cell  mean {:.1}, p50 {}, p90 {}, p99 {}; over the {}-position window: {}",
             self.positions_mean, self.positions_p50, self.positions_p90, self.positions_p99, self.window, pct(self.share_over_window)
-        ));
-        out.push_str(&format!(
-            "syntax nodes/cell    mean {:.1}\n",
+        );
+        let _ = writeln!(
+            out,
+            "syntax nodes/cell    mean {:.1}",
             self.syntax_nodes_mean
-        ));
-        out.push_str(&format!(
-            "weak-label coverage  {} ({labelled} cells)\n",
+        );
+        let _ = writeln!(
+            out,
+            "weak-label coverage  {} ({labelled} cells)",
             pct(self.weak_label_coverage)
-        ));
+        );
         for (stage, count) in &self.label_distribution {
-            out.push_str(&format!(
-                "  {:<9} {:>8}  {}\n",
+            let _ = writeln!(
+                out,
+                "  {:<9} {:>8}  {}",
                 stage.as_str(),
                 count,
                 pct(*count as f64 / labelled.max(1) as f64)
-            ));
+            );
         }
         out.push_str("rules that fired\n");
         for (rule, count) in &self.rule_distribution {
-            out.push_str(&format!("  {rule:<20} {count:>8}\n"));
+            let _ = writeln!(out, "  {rule:<20} {count:>8}");
         }
         out.push_str("top seeds\n");
         for (seed, count) in &self.top_seeds {
-            out.push_str(&format!("  {seed:<45} {count:>8}\n"));
+            let _ = writeln!(out, "  {seed:<45} {count:>8}");
         }
         out
     }

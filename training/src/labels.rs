@@ -3,6 +3,7 @@
 //! baselines (expert heuristics with a uniform random stage where no rule fires; majority class).
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use coral_core::{CellFeatures, Stage};
 use serde::{Deserialize, Serialize};
@@ -129,6 +130,7 @@ pub fn majority_predictions(n: usize, majority: Stage) -> Vec<Stage> {
 
 /// The labelled cells found in `features` (by notebook id and cell index), in label order;
 /// labels whose cell is missing are returned separately.
+#[allow(clippy::implicit_hasher)]
 pub fn match_cells<'a>(
     labels: &'a [LabelledCell],
     features: &'a HashMap<String, Vec<CellFeatures>>,
@@ -153,41 +155,44 @@ pub fn match_cells<'a>(
 /// A table of several predictors' scores, for the terminal.
 pub fn render_table(all: &[Scores]) -> String {
     let mut out = String::new();
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "{:<28} {:>6} {:>9} {:>9}",
         "predictor", "cells", "accuracy", "macro-F1"
-    ));
+    );
     for stage in Stage::ALL {
-        out.push_str(&format!(" {:>9}", format!("F1 {}", &stage.as_str()[..3])));
+        let _ = write!(out, " {:>9}", format!("F1 {}", &stage.as_str()[..3]));
     }
     out.push('\n');
     for s in all {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "{:<28} {:>6} {:>8.1}% {:>9.3}",
             s.name,
             s.cells,
             s.accuracy * 100.0,
             s.macro_f1
-        ));
+        );
         for stage in Stage::ALL {
-            out.push_str(&format!(" {:>9.3}", s.f1[&stage]));
+            let _ = write!(out, " {:>9.3}", s.f1[&stage]);
         }
         out.push('\n');
     }
     for s in all {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\nconfusion matrix, {} (rows: truth, columns: predicted)\n",
             s.name
-        ));
-        out.push_str(&format!("{:<10}", ""));
+        );
+        let _ = write!(out, "{:<10}", "");
         for stage in Stage::ALL {
-            out.push_str(&format!("{:>9}", stage.as_str()));
+            let _ = write!(out, "{:>9}", stage.as_str());
         }
         out.push('\n');
         for stage in Stage::ALL {
-            out.push_str(&format!("{:<10}", stage.as_str()));
+            let _ = write!(out, "{:<10}", stage.as_str());
             for count in &s.confusion[stage.index()] {
-                out.push_str(&format!("{count:>9}"));
+                let _ = write!(out, "{count:>9}");
             }
             out.push('\n');
         }

@@ -343,6 +343,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp)] // all-ones is exact
     fn class_weights_balance_and_keep_the_scale() {
         assert_eq!(class_weights([10, 0, 90, 0, 0], 0.0), [1.0; 5]);
         let w = class_weights([10, 0, 90, 0, 0], 1.0);

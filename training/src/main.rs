@@ -158,7 +158,7 @@ enum Command {
     /// Accuracy, macro-F1, per-class scores and confusion matrix on a labelled cell file,
     /// beside the expert-heuristics and majority baselines.
     Eval {
-        /// Labelled cells, one {"notebook", "cell_index", "stage"} per line.
+        /// Labelled cells, one `{"notebook", "cell_index", "stage"}` per line.
         #[arg(long)]
         labels: PathBuf,
         /// A run folder (burn model) to evaluate.
@@ -580,7 +580,7 @@ fn main() -> Result<()> {
                 );
                 print!(
                     "{}",
-                    coral_training::labels::render_table(&[scores.clone()])
+                    coral_training::labels::render_table(std::slice::from_ref(&scores))
                 );
                 if let Some(json) = json {
                     std::fs::write(&json, serde_json::to_string_pretty(&scores)?)

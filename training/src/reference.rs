@@ -19,7 +19,7 @@ pub fn quantiles(values: &[f64]) -> Vec<f64> {
     (0..=100)
         .map(|p| {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let rank = ((p as f64 / 100.0) * last as f64).round() as usize;
+            let rank = ((f64::from(p) / 100.0) * last as f64).round() as usize;
             sorted[rank.min(last)]
         })
         .collect()
@@ -120,6 +120,7 @@ pub fn build(
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // exact values by construction
 mod tests {
     use super::*;
 

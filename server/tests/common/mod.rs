@@ -144,7 +144,7 @@ pub fn stderr(output: &Output) -> String {
 }
 
 /// Whether the ONNX Runtime library is there (tests that need it fail without it unless
-/// CORAL_SKIP_ORT=1; `scripts/fetch-onnxruntime.sh` fetches it).
+/// `CORAL_SKIP_ORT=1`; `scripts/fetch-onnxruntime.sh` fetches it).
 pub fn ort_available() -> bool {
     if !coral_server::engine::runtime::library_candidates(None)
         .iter()
