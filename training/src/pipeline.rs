@@ -197,13 +197,15 @@ pub fn labelled_cells(
             .collect(),
         skipped: Vec::new(),
     };
-    let features = featurize_corpus(&kept, seeds);
-    let by_id: HashMap<String, Vec<coral_core::CellFeatures>> = kept
-        .notebooks
-        .iter()
-        .map(|nb| nb.id.clone())
-        .zip(features)
-        .collect();
+    let featurize_by_id = |seeds: &SeedTable| -> HashMap<String, Vec<coral_core::CellFeatures>> {
+        let features = featurize_corpus(&kept, seeds);
+        kept.notebooks
+            .iter()
+            .map(|nb| nb.id.clone())
+            .zip(features)
+            .collect()
+    };
+    let by_id = featurize_by_id(seeds);
     let (found, missing) = labels::match_cells(&labelled, &by_id);
     if found.is_empty() {
         bail!(
@@ -211,13 +213,7 @@ pub fn labelled_cells(
             labelled.len()
         );
     }
-    let paper_features = featurize_corpus(&kept, &SeedTable::paper());
-    let paper_by_id: HashMap<String, Vec<coral_core::CellFeatures>> = kept
-        .notebooks
-        .iter()
-        .map(|nb| nb.id.clone())
-        .zip(paper_features)
-        .collect();
+    let paper_by_id = featurize_by_id(&SeedTable::paper());
     let (paper_found, _) = labels::match_cells(&labelled, &paper_by_id);
     Ok(LabelledCells {
         truth: found.iter().map(|(l, _)| l.stage).collect(),
