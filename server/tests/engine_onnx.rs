@@ -212,12 +212,13 @@ fn committed_tiny_model_meets_the_contract() {
     assert!(engine.has_model());
 }
 
-/// `server/tests/data/tiny-model` (the model the snapshot tests use) is exactly what the
-/// exporter writes for seed 2024 today. When the featurizer version or the fixtures'
-/// vocabulary changes, rerun with `CORAL_REGENERATE_TINY_MODEL=1` to rewrite it (as
-/// `INSTA_UPDATE` does for snapshots), then review the snapshots.
+/// `server/tests/data/tiny-model` (the model the snapshot tests use) still fits today's
+/// fixtures: its vocabulary is the one built from them (its featurizer version is checked by
+/// the test above). Its weights are random and need not be reproducible. When this fails, rerun
+/// with `CORAL_REGENERATE_TINY_MODEL=1` to rewrite it (as `INSTA_UPDATE` does for snapshots),
+/// then review the snapshots.
 #[test]
-fn committed_tiny_model_is_what_the_exporter_writes() {
+fn committed_tiny_model_fits_todays_fixtures() {
     let raw = stage_probabilities(&[0.2; 6]);
     assert!((raw.iter().sum::<f32>() - 1.0).abs() < 1e-6);
     let committed = common::tiny_model_dir();
@@ -225,14 +226,11 @@ fn committed_tiny_model_is_what_the_exporter_writes() {
         common::export_tiny_model(&committed, 2024);
         return;
     }
-    let fresh = tempfile::tempdir().expect("temp dir");
-    common::export_tiny_model(fresh.path(), 2024);
-    for file in ["coral.onnx", "vocab.json"] {
-        let want = std::fs::read(fresh.path().join(file)).expect("fresh export");
-        let have = std::fs::read(committed.join(file)).expect("committed tiny model");
-        assert!(
-            want == have,
-            "{file} differs from a fresh export: CORAL_REGENERATE_TINY_MODEL=1 cargo test -p coral-server --test engine_onnx"
-        );
-    }
+    let text = std::fs::read_to_string(committed.join("vocab.json")).expect("committed vocab");
+    let vocab = coral_core::Vocab::from_json(&text).expect("committed vocab parses");
+    assert_eq!(
+        vocab.sha256(),
+        common::fixture_vocab().sha256(),
+        "the fixtures' vocabulary changed: CORAL_REGENERATE_TINY_MODEL=1 cargo test -p coral-server --test engine_onnx"
+    );
 }
