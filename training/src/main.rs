@@ -250,21 +250,19 @@ impl OnnxModel {
         &mut self,
         inputs: &[&coral_core::ModelInput],
     ) -> Result<Vec<[f32; Stage::OUTPUTS]>> {
-        let mut order: Vec<usize> = (0..inputs.len()).collect();
-        // Similar lengths together: less padding per batch.
-        order.sort_by_key(|&i| inputs[i].len());
-        let mut sorted = vec![[0.0f32; Stage::OUTPUTS]; inputs.len()];
-        for chunk in order.chunks(32) {
+        let lengths: Vec<usize> = inputs.iter().map(|i| i.len()).collect();
+        let mut probs = vec![[0.0f32; Stage::OUTPUTS]; inputs.len()];
+        for chunk in coral_training::batch::sorted_batches(&lengths, 32) {
             let batch = coral_training::batch::collate(
                 chunk.iter().map(|&i| (inputs[i], None)),
                 self.options.max_len,
             );
             let outputs = self.session.run(&batch).context("running the ONNX model")?;
             for (&i, row) in chunk.iter().zip(outputs.stage_probs.chunks(Stage::OUTPUTS)) {
-                sorted[i].copy_from_slice(row);
+                probs[i].copy_from_slice(row);
             }
         }
-        Ok(sorted)
+        Ok(probs)
     }
 }
 
