@@ -7,6 +7,9 @@ cd "$ROOT"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+# One clean build, so incremental caches would only cost disk.
+export CARGO_INCREMENTAL=0
+
 step "ONNX Runtime library (.ort/lib)"
 scripts/fetch-onnxruntime.sh
 
