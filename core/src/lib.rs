@@ -28,7 +28,7 @@ pub use metrics::{
 };
 pub use notebook::{Cell, CellKind, CorpusRecord, Notebook, NotebookError};
 pub use scope::Scope;
-pub use stage::Stage;
+pub use stage::{Stage, StageSet};
 pub use vocab::Vocab;
 pub use weak::{SeedTable, WeakLabel, WeakRule};
 

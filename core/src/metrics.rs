@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::stage::Stage;
+use crate::stage::{Stage, StageSet};
 
 /// One code cell as the metrics see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,10 @@ pub struct CellStage {
     /// Code lines (comments and blank lines excluded).
     pub lines: usize,
     pub has_imports: bool,
+    /// Stages of the seed functions the cell calls, whatever its label: a findings rule that
+    /// claims a stage is absent (CRL002, CRL003) stays quiet when a cell calls, say,
+    /// `sklearn.metrics.silhouette_score` under another label.
+    pub called_stages: StageSet,
 }
 
 /// Stage shares, entropy and transition rate.
@@ -239,6 +243,15 @@ pub fn check(cells: &[CellStage], config: &FindingsConfig) -> PipelineReport {
             .map(|c| c.index)
     };
     let labelled = cells.iter().filter(|c| c.stage.is_some()).count();
+    // Labelled so, or calling a seed function of that stage.
+    let evidence = |stage: Stage| {
+        first(stage).or_else(|| {
+            cells
+                .iter()
+                .find(|c| c.called_stages.contains(stage))
+                .map(|c| c.index)
+        })
+    };
 
     if labelled == 0 {
         add(
@@ -265,14 +278,14 @@ pub fn check(cells: &[CellStage], config: &FindingsConfig) -> PipelineReport {
                 first(dominant),
             );
         }
-        if let (Some(model), None) = (last(Stage::Model), first(Stage::Evaluate)) {
+        if let (Some(model), None) = (last(Stage::Model), evidence(Stage::Evaluate)) {
             add(
                 Rule::ModelWithoutEvaluate,
                 "a model is fitted but never evaluated".to_owned(),
                 Some(model),
             );
         }
-        if let (None, Some(evaluate)) = (first(Stage::Model), first(Stage::Evaluate)) {
+        if let (None, Some(evaluate)) = (evidence(Stage::Model), first(Stage::Evaluate)) {
             add(
                 Rule::EvaluateWithoutModel,
                 "results are evaluated but no model is defined".to_owned(),
@@ -321,7 +334,55 @@ mod tests {
             stage,
             lines,
             has_imports,
+            called_stages: StageSet::EMPTY,
         }
+    }
+
+    fn calling(mut cell: CellStage, stage: Stage) -> CellStage {
+        cell.called_stages.insert(stage);
+        cell
+    }
+
+    fn rules(cells: &[CellStage]) -> Vec<Rule> {
+        check(cells, &FindingsConfig::default())
+            .findings
+            .iter()
+            .map(|f| f.rule)
+            .collect()
+    }
+
+    #[test]
+    fn a_called_metric_counts_as_evaluation_and_a_called_estimator_as_a_model() {
+        let (i, m, e, w) = (
+            Some(Stage::Import),
+            Some(Stage::Model),
+            Some(Stage::Explore),
+            Some(Stage::Wrangle),
+        );
+        let model_then_plot = [
+            cell(0, i, 1, true),
+            cell(1, m, 3, false),
+            cell(2, e, 2, false),
+        ];
+        assert!(rules(&model_then_plot).contains(&Rule::ModelWithoutEvaluate));
+        // The last cell is labelled WRANGLE but calls an evaluation seed.
+        let scored = [
+            cell(0, i, 1, true),
+            cell(1, m, 3, false),
+            calling(cell(2, w, 2, false), Stage::Evaluate),
+        ];
+        assert!(!rules(&scored).contains(&Rule::ModelWithoutEvaluate));
+        let evaluated_only = [
+            cell(0, i, 1, true),
+            cell(1, Some(Stage::Evaluate), 2, false),
+        ];
+        assert!(rules(&evaluated_only).contains(&Rule::EvaluateWithoutModel));
+        let fitted_under_wrangle = [
+            cell(0, i, 1, true),
+            calling(cell(1, w, 2, false), Stage::Model),
+            cell(2, Some(Stage::Evaluate), 2, false),
+        ];
+        assert!(!rules(&fitted_under_wrangle).contains(&Rule::EvaluateWithoutModel));
     }
 
     #[test]

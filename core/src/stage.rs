@@ -65,6 +65,41 @@ impl Stage {
     }
 }
 
+/// A set of stages (a bit per stage), cheap to copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct StageSet(u8);
+
+impl StageSet {
+    pub const EMPTY: StageSet = StageSet(0);
+
+    pub fn insert(&mut self, stage: Stage) {
+        self.0 |= 1 << stage.index();
+    }
+
+    pub fn contains(self, stage: Stage) -> bool {
+        self.0 & (1 << stage.index()) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The stages in model output order.
+    pub fn iter(self) -> impl Iterator<Item = Stage> {
+        Stage::ALL.into_iter().filter(move |&s| self.contains(s))
+    }
+}
+
+impl FromIterator<Stage> for StageSet {
+    fn from_iter<I: IntoIterator<Item = Stage>>(stages: I) -> Self {
+        let mut set = StageSet::EMPTY;
+        for stage in stages {
+            set.insert(stage);
+        }
+        set
+    }
+}
+
 impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

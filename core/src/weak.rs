@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::stage::Stage;
+use crate::stage::{Stage, StageSet};
 use crate::syntax::CellSyntax;
 
 /// Share of a cell's syntax nodes that must be import statements for the import rule.
@@ -137,6 +137,14 @@ impl SeedTable {
 
     pub fn seed_stage(&self, qualified_name: &str) -> Option<Stage> {
         self.functions.get(qualified_name).copied()
+    }
+
+    /// The stages of the seed functions among `calls` (qualified names).
+    pub fn called_stages<'a>(&self, calls: impl IntoIterator<Item = &'a String>) -> StageSet {
+        calls
+            .into_iter()
+            .filter_map(|call| self.seed_stage(call))
+            .collect()
     }
 
     pub fn len(&self) -> usize {

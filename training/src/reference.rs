@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use coral_core::metrics::{summarize, CellStage, PipelineSummary};
+use coral_core::StageSet;
 use coral_core::{CellFeatures, Stage};
 use serde::Serialize;
 
@@ -80,6 +81,8 @@ pub fn notebook_summary(cells: &[CellFeatures], stages: &[Stage]) -> PipelineSum
             },
             lines: c.code_lines,
             has_imports: c.has_imports,
+            // Only the summary is computed here, and it does not look at calls.
+            called_stages: StageSet::EMPTY,
         })
         .collect();
     summarize(&cell_stages)

@@ -623,11 +623,13 @@ impl Engine {
                     .collect();
                 let stages: Vec<CellStage> = labels
                     .iter()
-                    .map(|l| CellStage {
+                    .zip(cells)
+                    .map(|(l, cell)| CellStage {
                         index: l.index,
                         stage: l.stage,
                         lines: l.lines,
                         has_imports: l.has_imports,
+                        called_stages: self.inner.seeds.called_stages(&cell.calls),
                     })
                     .collect();
                 NotebookLabels {
