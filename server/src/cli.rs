@@ -140,7 +140,11 @@ pub fn init_logging(level: Option<&str>) {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_level.as_deref());
+    // The language server installs its own subscriber (log file, level from the client's
+    // settings); one installed here first would keep the engine's threads on stderr.
+    if cli.check {
+        init_logging(cli.log_level.as_deref());
+    }
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
