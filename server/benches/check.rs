@@ -4,13 +4,14 @@
 //! ```text
 //! cargo bench -p coral-server --bench check -- [--notebooks 1000] [--threads N]
 //!     [--batch-size 32] [--sessions 1] [--device cpu|auto|cuda] [--model DIR] [--random]
+//!     [--weights f32|int8] [--ort-threads N]
 //! ```
 //!
 //! Notebooks come from `../shared/data/notebooks/shard-*.jsonl.gz` (or `$CORAL_CORPUS`), in
 //! shard order. The model is `--model DIR`, else the repository's `models/` when it holds one
 //! (and `--random` is not given), else a randomly initialised model of the full paper size (`d_model` 256, 4 layers, 4 heads,
 //! FFN 1024, 50 topics, window 160) with a vocabulary built from the same notebooks: speed does
-//! not depend on the weights. Each engine starts with an empty cache, as one `--check` run does.
+//! not depend on the weights (`--weights int8` exports it with int8 encoder weights). Each engine starts with an empty cache, as one `--check` run does.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -22,28 +23,34 @@ use coral_core::{
 };
 use coral_server::engine::Device as EngineDevice;
 use coral_server::{Engine, EngineConfig};
-use coral_training::onnx::{export_onnx, ExportMetadata};
+use coral_training::onnx::calibrate::ActivationRanges;
+use coral_training::onnx::{export_onnx, ExportMetadata, WeightPrecision};
 use coral_training::ModelConfig;
 
 struct Args {
     notebooks: usize,
     threads: Option<usize>,
+    /// ONNX Runtime intra-op threads per session (default: `--threads`).
+    ort_threads: Option<usize>,
     batch_size: usize,
     sessions: usize,
     device: EngineDevice,
     model: Option<PathBuf>,
     random: bool,
+    weights: WeightPrecision,
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
         notebooks: 1000,
         threads: None,
+        ort_threads: None,
         batch_size: 32,
         sessions: 1,
         device: EngineDevice::Cpu,
         model: None,
         random: false,
+        weights: WeightPrecision::F32,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -51,11 +58,13 @@ fn parse_args() -> Args {
         match arg.as_str() {
             "--notebooks" => args.notebooks = value().parse().unwrap_or(args.notebooks),
             "--threads" => args.threads = value().parse().ok(),
+            "--ort-threads" => args.ort_threads = value().parse().ok(),
             "--batch-size" => args.batch_size = value().parse().unwrap_or(args.batch_size),
             "--sessions" => args.sessions = value().parse().unwrap_or(args.sessions),
             "--device" => args.device = value().parse().unwrap_or(EngineDevice::Cpu),
             "--model" => args.model = Some(PathBuf::from(value())),
             "--random" => args.random = true,
+            "--weights" => args.weights = value().parse().unwrap_or(WeightPrecision::F32),
             _ => {} // `cargo bench` passes `--bench`
         }
     }
@@ -100,7 +109,7 @@ fn read_corpus(limit: usize) -> Vec<Notebook> {
 }
 
 /// A full-size random model and a corpus vocabulary, exported into `dir`.
-fn export_full_size(dir: &Path, notebooks: &[Notebook]) {
+fn export_full_size(dir: &Path, notebooks: &[Notebook], weights: WeightPrecision) {
     let seeds = SeedTable::builtin();
     let mut counts = std::collections::HashMap::<String, u64>::new();
     for nb in notebooks {
@@ -118,10 +127,30 @@ fn export_full_size(dir: &Path, notebooks: &[Notebook]) {
     let device = Device::flex();
     device.seed(7);
     let model = config.init(&device).expect("model config");
+    let activation_ranges = (weights == WeightPrecision::Int8).then(|| {
+        let inputs: Vec<_> = notebooks
+            .iter()
+            .step_by(10)
+            .flat_map(|nb| featurize_notebook(nb, &seeds))
+            .filter(|c| !c.is_empty)
+            .map(|c| {
+                c.graph.encode(
+                    &vocab,
+                    coral_core::EncodeOptions {
+                        max_len: config.max_len,
+                        markdown: true,
+                    },
+                )
+            })
+            .collect();
+        ActivationRanges::measure(&model, &inputs, config.max_len, 64, &device)
+    });
     let metadata = ExportMetadata {
         featurizer_version: FEATURIZER_VERSION.to_owned(),
         vocab_sha256: vocab.sha256().to_owned(),
         training: serde_json::json!({"data": "none: random weights for the speed benchmark"}),
+        weights,
+        activation_ranges,
         ..ExportMetadata::default()
     };
     export_onnx(&model, &config, &metadata, &dir.join("coral.onnx")).expect("export");
@@ -169,14 +198,14 @@ fn main() {
             shipped
         } else {
             eprintln!("no shipped model: exporting a full-size random model");
-            export_full_size(temp.path(), &notebooks);
+            export_full_size(temp.path(), &notebooks, args.weights);
             temp.path().to_path_buf()
         }
     });
     let config = EngineConfig {
         model_dir: Some(model_dir),
         device: args.device,
-        threads: args.threads,
+        threads: args.ort_threads.or(args.threads),
         batch_size: args.batch_size,
         sessions: args.sessions,
         ..EngineConfig::default()
@@ -202,12 +231,15 @@ fn main() {
             let (cells, secs) = time_check(&engine, &notebooks);
             let stats = engine.stats();
             println!(
-                "model ({}, {}, batch {}, sessions {}, threads {}): {cells} cells in {secs:.2}s = {:.0} cells/s ({} cells inferred in {} batches, {} cache/dedup hits)",
+                "model ({}, {}, batch {}, sessions {}, threads {}, ONNX Runtime threads {}): {cells} cells in {secs:.2}s = {:.0} cells/s ({} cells inferred in {} batches, {} cache/dedup hits)",
                 info.path.map(|p| p.display().to_string()).unwrap_or_default(),
                 info.provider.unwrap_or_default(),
                 args.batch_size,
                 args.sessions,
                 args.threads.map_or_else(|| "default".to_owned(), |t| t.to_string()),
+                args.ort_threads
+                    .or(args.threads)
+                    .map_or_else(|| "default".to_owned(), |t| t.to_string()),
                 cells as f64 / secs,
                 stats.cells_inferred,
                 stats.batches,

@@ -62,3 +62,47 @@ fn shipped_model_labels_the_examples_stably() {
     }
     insta::assert_snapshot!(out);
 }
+
+/// `models/int8/` is the same run exported with int8 weights: on every fixture and example
+/// notebook it gives the float model's stage to nearly every cell.
+#[test]
+fn int8_model_agrees_with_the_shipped_model() {
+    if !common::ort_available() {
+        return;
+    }
+    let load = |dir: &str| {
+        Engine::try_load(&EngineConfig {
+            model_dir: Some(common::workspace().join(dir)),
+            device: EngineDevice::Cpu,
+            threads: Some(2),
+            ..EngineConfig::default()
+        })
+        .unwrap_or_else(|e| panic!("{dir} loads: {e}"))
+    };
+    let (float, int8) = (load("models"), load("models/int8"));
+    let (mut cells, mut same, mut worst) = (0usize, 0usize, 0.0f32);
+    for (path, notebook) in common::fixture_notebooks() {
+        let (a, b) = (
+            float.label_notebook(&notebook),
+            int8.label_notebook(&notebook),
+        );
+        assert_eq!(a.cells.len(), b.cells.len(), "{path}");
+        for (x, y) in a.cells.iter().zip(&b.cells) {
+            let (Some(p), Some(q)) = (x.probabilities, y.probabilities) else {
+                continue;
+            };
+            cells += 1;
+            same += usize::from(x.stage == y.stage);
+            for (p, q) in p.iter().zip(&q) {
+                worst = worst.max((p - q).abs());
+            }
+        }
+    }
+    eprintln!("int8 vs float32: {same}/{cells} cells agree, max |Δp| {worst:.3}");
+    assert!(cells >= 50, "only {cells} cells were compared");
+    assert!(
+        same * 100 >= cells * 95,
+        "only {same} of {cells} cells agree"
+    );
+    assert!(worst < 0.25, "a probability moved by {worst}");
+}

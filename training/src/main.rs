@@ -8,8 +8,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use coral_core::{EncodeOptions, Stage, FEATURIZER_VERSION};
 use coral_training::checkpoint::load_model;
+use coral_training::onnx::calibrate::ActivationRanges;
 use coral_training::onnx::runtime::OnnxSession;
-use coral_training::onnx::{export_onnx, ExportMetadata};
+use coral_training::onnx::{export_onnx, ExportMetadata, WeightPrecision};
 use coral_training::pipeline::{self, DEFAULT_CORPUS};
 use coral_training::samples_file;
 use coral_training::train::{CONFIG_FILE, MODEL_FILE, REPORT_FILE};
@@ -154,6 +155,17 @@ enum Command {
         /// Vocabulary (default: the run's own vocab.json).
         #[arg(long)]
         vocab: Option<PathBuf>,
+        /// How the encoder's linear weights are stored: f32 (exact) or int8 (faster on CPUs;
+        /// check its accuracy with `eval --model`).
+        #[arg(long, default_value = "f32")]
+        weights: WeightPrecision,
+        /// With int8: the notebooks whose cells fix each layer's input range (`--stride`
+        /// spreads them over the corpus; no labels are read).
+        #[command(flatten)]
+        calibration: CorpusArgs,
+        /// With int8: at most this many cells calibrate.
+        #[arg(long, default_value_t = 20_000)]
+        calibration_cells: usize,
     },
     /// Accuracy, macro-F1, per-class scores and confusion matrix on a labelled cell file,
     /// beside the expert-heuristics and majority baselines.
@@ -502,7 +514,14 @@ fn main() -> Result<()> {
                 labelled(1)
             );
         }
-        Command::Export { run, out, vocab } => {
+        Command::Export {
+            run,
+            out,
+            vocab,
+            weights,
+            calibration,
+            calibration_cells,
+        } => {
             let cfg = read_config(&run.join(CONFIG_FILE))?;
             let vocab = pipeline::read_vocab(&vocab.unwrap_or_else(|| run.join(RUN_VOCAB_FILE)))?;
             if vocab.len() != cfg.model.vocab_size {
@@ -532,6 +551,31 @@ fn main() -> Result<()> {
                     "elapsed_s": report.get("elapsed_s"),
                     "device": cfg.device.to_string(),
                 }),
+                weights,
+                activation_ranges: (weights == WeightPrecision::Int8)
+                    .then(|| -> Result<ActivationRanges> {
+                        let seeds = pipeline::seed_table(calibration.seeds.as_deref())?;
+                        let mut samples = pipeline::corpus_samples(
+                            &calibration.corpus,
+                            (calibration.stride, calibration.limit),
+                            &seeds,
+                            &vocab,
+                            encode_options(&cfg),
+                        )?;
+                        let keep = samples.len().div_ceil(calibration_cells.max(1));
+                        samples = samples.into_iter().step_by(keep.max(1)).collect();
+                        let inputs: Vec<_> = samples.into_iter().map(|s| s.input).collect();
+                        let ranges = ActivationRanges::measure(
+                            &model,
+                            &inputs,
+                            cfg.model.max_len,
+                            64,
+                            &device,
+                        );
+                        eprintln!("calibrated int8 input ranges on {} cells", ranges.cells);
+                        Ok(ranges)
+                    })
+                    .transpose()?,
                 ..ExportMetadata::default()
             };
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;

@@ -191,6 +191,34 @@ pub struct EncoderLayer {
     pub heads: usize,
 }
 
+/// The four linear layers of an encoder layer, in the order a forward pass reaches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinearSite {
+    Qkv,
+    AttnOut,
+    FfnIn,
+    FfnOut,
+}
+
+impl LinearSite {
+    pub const ALL: [LinearSite; 4] = [
+        LinearSite::Qkv,
+        LinearSite::AttnOut,
+        LinearSite::FfnIn,
+        LinearSite::FfnOut,
+    ];
+
+    /// The parameter name of the layer (`layers.{i}.{name}`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LinearSite::Qkv => "qkv",
+            LinearSite::AttnOut => "attn_out",
+            LinearSite::FfnIn => "ffn_in",
+            LinearSite::FfnOut => "ffn_out",
+        }
+    }
+}
+
 impl EncoderLayer {
     /// `[b, l, d]` → queries, keys and values, each `[b, h, l, dk]`.
     #[allow(clippy::many_single_char_names)]
@@ -229,9 +257,22 @@ impl EncoderLayer {
 
     /// `x`: `[b, l, d]`; `mask`: additive, `[b, 1, l, l]` or `[b, 1, 1, l]`.
     /// With `cls_only` the result is `[b, 1, d]`: the layer's output at position 0 alone.
-    #[allow(clippy::many_single_char_names)]
     pub fn forward(&self, x: Tensor<3>, mask: &Tensor<4>, cls_only: bool) -> Tensor<3> {
+        self.forward_observed(x, mask, cls_only, &mut |_, _| {})
+    }
+
+    /// [`Self::forward`], showing `observe` the input of each linear layer (for int8
+    /// calibration).
+    #[allow(clippy::many_single_char_names)]
+    pub fn forward_observed(
+        &self,
+        x: Tensor<3>,
+        mask: &Tensor<4>,
+        cls_only: bool,
+        observe: &mut dyn FnMut(LinearSite, &Tensor<3>),
+    ) -> Tensor<3> {
         let [b, _, d] = x.dims();
+        observe(LinearSite::Qkv, &x);
         let (q, k, v) = self.project(x.clone());
         let (q, residual, mask) = if cls_only {
             let mask = if mask.dims()[2] == 1 {
@@ -250,10 +291,13 @@ impl EncoderLayer {
         let rows = q.dims()[2];
         let weights = self.dropout.forward(Self::weights(q, k, mask));
         let context = weights.matmul(v).swap_dims(1, 2).reshape([b, rows, d]);
+        observe(LinearSite::AttnOut, &context);
         let attended = self.dropout.forward(self.attn_out.forward(context));
         let x = self.norm_attn.forward(residual + attended);
 
+        observe(LinearSite::FfnIn, &x);
         let hidden = relu(self.ffn_in.forward(x.clone()));
+        observe(LinearSite::FfnOut, &hidden);
         let ff = self.dropout.forward(self.ffn_out.forward(hidden));
         self.norm_ffn.forward(x + ff)
     }
@@ -347,6 +391,25 @@ impl CoralModel {
         }
         let d = x.dims()[2];
         x.slice(s![.., 0..1, ..]).reshape([b, d])
+    }
+
+    /// [`Self::encode`] without dropout, showing `observe` the input of every encoder linear
+    /// layer as `(layer index, site, input)`.
+    pub fn encode_observed(
+        &self,
+        tokens: Tensor<2, Int>,
+        segments: Tensor<2, Int>,
+        mask: Tensor<3, Bool>,
+        observe: &mut dyn FnMut(usize, LinearSite, &Tensor<3>),
+    ) {
+        let mut x = self.embed(tokens, segments);
+        let mask = self.additive_mask(mask);
+        let last = self.layers.len().saturating_sub(1);
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward_observed(x, &mask, i == last, &mut |site, input| {
+                observe(i, site, input);
+            });
+        }
     }
 
     /// The input of the first layer, `[b, l, d_model]` (before dropout).

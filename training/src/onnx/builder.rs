@@ -50,6 +50,31 @@ impl GraphBuilder {
         name.to_owned()
     }
 
+    /// An int8 initializer (weights quantized by [`super::export`]).
+    pub fn int8(&mut self, name: &str, dims: &[usize], values: &[i8]) -> String {
+        debug_assert_eq!(dims.iter().product::<usize>(), values.len());
+        self.initializers.push(TensorProto {
+            name: name.to_owned(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: DataType::Int8 as i32,
+            raw_data: values.iter().map(|v| v.to_le_bytes()[0]).collect(),
+            ..Default::default()
+        });
+        name.to_owned()
+    }
+
+    /// A uint8 scalar (rank 0) initializer (a zero point).
+    pub fn uint8_scalar(&mut self, name: &str, value: u8) -> String {
+        self.initializers.push(TensorProto {
+            name: name.to_owned(),
+            dims: Vec::new(),
+            data_type: DataType::Uint8 as i32,
+            raw_data: vec![value],
+            ..Default::default()
+        });
+        name.to_owned()
+    }
+
     /// A float scalar (rank 0) initializer.
     pub fn float_scalar(&mut self, name: &str, value: f32) -> String {
         self.float(name, &[], &[value])
@@ -98,6 +123,14 @@ impl GraphBuilder {
             attribute: attrs.iter().map(|(n, a)| attribute(n, a)).collect(),
             ..Default::default()
         });
+    }
+
+    /// Adds a node of another operator domain (ONNX Runtime's contrib operators).
+    pub fn node_in_domain(&mut self, domain: &str, op: &str, inputs: &[&str], outputs: &[&str]) {
+        self.node_multi(op, inputs, outputs, &[]);
+        if let Some(node) = self.nodes.last_mut() {
+            domain.clone_into(&mut node.domain);
+        }
     }
 
     /// Finishes the graph.

@@ -11,6 +11,7 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::builder::{value_info, Attr, Dim, GraphBuilder};
+use super::calibrate::{uint8_params, ActivationRanges};
 use super::proto::{
     tensor_proto::DataType, ModelProto, OperatorSetIdProto, StringStringEntryProto,
 };
@@ -29,6 +30,40 @@ pub const OUTPUT_STAGES: &str = "stage_probs";
 pub const OUTPUT_TOPICS: &str = "topic_probs";
 pub const OUTPUT_EMBEDDING: &str = "embedding";
 
+/// How the weights of the encoder's linear layers are stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightPrecision {
+    /// float32, exactly the trained weights.
+    #[default]
+    F32,
+    /// int8, symmetric per output column; each layer's input is quantized to uint8 with the
+    /// fixed range measured at export ([`super::calibrate::ActivationRanges`]):
+    /// `QuantizeLinear` → `MatMulInteger` → `Cast` → `Mul` (standard ONNX ops). The
+    /// embeddings, layer norms, attention scores and the topic and stage heads stay float32.
+    Int8,
+}
+
+impl WeightPrecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WeightPrecision::F32 => "f32",
+            WeightPrecision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::str::FromStr for WeightPrecision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "f32" | "float32" => Ok(WeightPrecision::F32),
+            "int8" => Ok(WeightPrecision::Int8),
+            other => Err(format!("unknown weight precision `{other}` (f32 or int8)")),
+        }
+    }
+}
+
 /// Metadata written into the model (`metadata_props`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExportMetadata {
@@ -40,6 +75,12 @@ pub struct ExportMetadata {
     pub training: serde_json::Value,
     /// Further `key → value` pairs, written as they are.
     pub extra: BTreeMap<String, String>,
+    /// How the encoder's linear weights are stored (`coral.weights`).
+    #[serde(default)]
+    pub weights: WeightPrecision,
+    /// Input ranges of the encoder's linear layers; [`WeightPrecision::Int8`] needs them.
+    #[serde(default)]
+    pub activation_ranges: Option<ActivationRanges>,
 }
 
 /// Export failed.
@@ -83,6 +124,15 @@ fn param<const D: usize>(
 fn linear(g: &mut GraphBuilder, name: &str, x: &str, l: &Linear) -> Result<String, ExportError> {
     let w = param(g, &format!("{name}.weight"), &l.weight)?;
     let y = g.node("MatMul", &[x, &w], None, &[]);
+    add_bias(g, name, y, l)
+}
+
+fn add_bias(
+    g: &mut GraphBuilder,
+    name: &str,
+    y: String,
+    l: &Linear,
+) -> Result<String, ExportError> {
     match &l.bias {
         Some(b) => {
             let b = param(g, &format!("{name}.bias"), b)?;
@@ -90,6 +140,69 @@ fn linear(g: &mut GraphBuilder, name: &str, x: &str, l: &Linear) -> Result<Strin
         }
         None => Ok(y),
     }
+}
+
+/// Symmetric per-column int8 quantization of an `[in, out]` weight: `w ≈ q · scale[col]`.
+pub fn quantize_columns(dims: &[usize], w: &[f32]) -> (Vec<i8>, Vec<f32>) {
+    let cols = dims.last().copied().unwrap_or(1).max(1);
+    let mut scales = vec![0.0f32; cols];
+    for (i, v) in w.iter().enumerate() {
+        let s = &mut scales[i % cols];
+        *s = s.max(v.abs());
+    }
+    for s in &mut scales {
+        // An all-zero column keeps scale 1 so nothing divides by zero.
+        *s = if *s > 0.0 { *s / 127.0 } else { 1.0 };
+    }
+    let q = w
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v / scales[i % cols]).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (q, scales)
+}
+
+/// ONNX Runtime's operator domain, for `MatMulIntegerToFloat`.
+pub const MS_DOMAIN: &str = "com.microsoft";
+
+/// [`linear`] with int8 weights: the input is quantized to uint8 over its measured range, and
+/// ONNX Runtime's `MatMulIntegerToFloat` multiplies in integers and scales back and adds the
+/// bias in the same pass. (The standard `MatMulInteger → Cast → Mul` chain computes the same,
+/// but ONNX Runtime folds its constant scales before it can fuse the chain, leaving three
+/// extra passes over the output.)
+#[allow(clippy::many_single_char_names)]
+fn linear_int8(
+    g: &mut GraphBuilder,
+    name: &str,
+    x: &str,
+    l: &Linear,
+    range: (f32, f32),
+) -> Result<String, ExportError> {
+    let (dims, w) = values(&format!("{name}.weight"), l.weight.val())?;
+    let (q, w_scales) = quantize_columns(&dims, &w);
+    let (x_scale, x_zero) = uint8_params(range);
+    let w_q = g.int8(&format!("{name}.weight_int8"), &dims, &q);
+    let w_scales = g.float(
+        &format!("{name}.weight_scale"),
+        &[w_scales.len()],
+        &w_scales,
+    );
+    let x_scale = g.float_scalar(&format!("{name}.input_scale"), x_scale);
+    let x_zero = g.uint8_scalar(&format!("{name}.input_zero_point"), x_zero);
+    let x_q = g.node("QuantizeLinear", &[x, &x_scale, &x_zero], None, &[]);
+    let bias = match &l.bias {
+        Some(b) => param(g, &format!("{name}.bias"), b)?,
+        None => String::new(),
+    };
+    // Inputs: A, B, a_scale, b_scale, a_zero_point, b_zero_point (absent: 0), bias.
+    let out = g.fresh("matmulintegertofloat");
+    g.node_in_domain(
+        MS_DOMAIN,
+        "MatMulIntegerToFloat",
+        &[&x_q, &w_q, &x_scale, &w_scales, &x_zero, "", &bias],
+        &[&out],
+    );
+    Ok(out)
 }
 
 fn layer_norm(
@@ -210,9 +323,30 @@ pub fn build_model_proto(
     let scale = g.float_scalar("const.scale", 1.0 / (dk as f32).sqrt());
     let eps = config.layer_norm_eps;
     let last = model.layers.len() - 1;
+    let ranges = match (metadata.weights, &metadata.activation_ranges) {
+        (WeightPrecision::F32, _) => None,
+        (WeightPrecision::Int8, Some(ranges)) => Some(ranges),
+        (WeightPrecision::Int8, None) => {
+            return Err(ExportError::Mismatch(
+                "int8 weights need the activation ranges of a calibration pass".into(),
+            ))
+        }
+    };
+    let encoder_linear =
+        |g: &mut GraphBuilder, name: &str, x: &str, l: &Linear| -> Result<String, ExportError> {
+            match ranges {
+                None => linear(g, name, x, l),
+                Some(ranges) => {
+                    let range = ranges.get(name).ok_or_else(|| {
+                        ExportError::Mismatch(format!("no calibrated input range for {name}"))
+                    })?;
+                    linear_int8(g, name, x, l, range)
+                }
+            }
+        };
     for (i, layer) in model.layers.iter().enumerate() {
         let p = format!("layers.{i}");
-        let qkv = linear(&mut g, &format!("{p}.qkv"), &x, &layer.qkv)?;
+        let qkv = encoder_linear(&mut g, &format!("{p}.qkv"), &x, &layer.qkv)?;
         let qkv = g.node("Reshape", &[&qkv, &qkv_shape], None, &[]);
         let qkv = g.node(
             "Transpose",
@@ -254,7 +388,7 @@ pub fn build_model_proto(
             &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
         );
         let ctx = g.node("Reshape", &[&ctx, &merge_shape], None, &[]);
-        let attended = linear(&mut g, &format!("{p}.attn_out"), &ctx, &layer.attn_out)?;
+        let attended = encoder_linear(&mut g, &format!("{p}.attn_out"), &ctx, &layer.attn_out)?;
         let sum = g.node("Add", &[&residual, &attended], None, &[]);
         let xa = layer_norm(
             &mut g,
@@ -263,15 +397,16 @@ pub fn build_model_proto(
             &layer.norm_attn,
             eps,
         )?;
-        let hidden = linear(&mut g, &format!("{p}.ffn_in"), &xa, &layer.ffn_in)?;
+        let hidden = encoder_linear(&mut g, &format!("{p}.ffn_in"), &xa, &layer.ffn_in)?;
         let hidden = g.node("Relu", &[&hidden], None, &[]);
-        let ff = linear(&mut g, &format!("{p}.ffn_out"), &hidden, &layer.ffn_out)?;
+        let ff = encoder_linear(&mut g, &format!("{p}.ffn_out"), &hidden, &layer.ffn_out)?;
         let sum = g.node("Add", &[&xa, &ff], None, &[]);
         x = layer_norm(&mut g, &format!("{p}.norm_ffn"), &sum, &layer.norm_ffn, eps)?;
     }
 
     // x is [b, 1, d] after the last ([CLS]-only) layer.
     let z = g.node("Squeeze", &[&x, &one_axis], Some(OUTPUT_EMBEDDING), &[]);
+    // The heads see one vector per cell: float32 costs nothing there and keeps them exact.
     let topic_logits = linear(&mut g, "topic", &z, &model.topic)?;
     let p_topic = g.node(
         "Softmax",
@@ -314,10 +449,15 @@ pub fn build_model_proto(
 
     Ok(ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto {
+        opset_import: std::iter::once(OperatorSetIdProto {
             domain: String::new(),
             version: OPSET,
-        }],
+        })
+        .chain((metadata.weights == WeightPrecision::Int8).then(|| OperatorSetIdProto {
+            domain: MS_DOMAIN.to_owned(),
+            version: 1,
+        }))
+        .collect(),
         producer_name: "coral-training".to_owned(),
         producer_version: env!("CARGO_PKG_VERSION").to_owned(),
         doc_string: "CORAL: data-analysis stage of a notebook code cell (IMPORT, WRANGLE, EXPLORE, MODEL, EVALUATE, NONE)".to_owned(),
@@ -345,6 +485,10 @@ fn metadata_props(config: &ModelConfig, metadata: &ExportMetadata) -> Vec<String
         serde_json::to_string(config).unwrap_or_default(),
     );
     props.insert("coral.stages".into(), stages.join(","));
+    props.insert("coral.weights".into(), metadata.weights.as_str().to_owned());
+    if let (WeightPrecision::Int8, Some(ranges)) = (metadata.weights, &metadata.activation_ranges) {
+        props.insert("coral.calibration_cells".into(), ranges.cells.to_string());
+    }
     for (key, value) in [
         ("vocab_size", config.vocab_size.to_string()),
         ("d_model", config.d_model.to_string()),
@@ -390,4 +534,32 @@ pub fn export_onnx(
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_quantize_to_within_half_a_step() {
+        // [in 3, out 2]: column 0 spans ±1.27, column 1 is all zero.
+        let w = [1.27, 0.0, -0.6, 0.0, 0.001, 0.0];
+        let (q, scales) = quantize_columns(&[3, 2], &w);
+        assert_eq!(scales, vec![0.01, 1.0]);
+        assert_eq!(q, vec![127, 0, -60, 0, 0, 0]);
+        for (i, (&v, &q)) in w.iter().zip(&q).enumerate() {
+            let back = f32::from(q) * scales[i % 2];
+            assert!(
+                (back - v).abs() <= scales[i % 2] / 2.0 + 1e-6,
+                "{v} -> {back}"
+            );
+        }
+    }
+
+    #[test]
+    fn precision_parses() {
+        assert_eq!("int8".parse(), Ok(WeightPrecision::Int8));
+        assert_eq!("f32".parse(), Ok(WeightPrecision::F32));
+        assert!("fp16".parse::<WeightPrecision>().is_err());
+    }
 }
