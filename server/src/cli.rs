@@ -92,6 +92,11 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// ONNX Runtime sessions that run batches side by side, sharing the threads (default 1).
+    /// On two cores, two one-thread sessions label a large folder a few percent faster.
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<usize>,
+
     /// Cells per model run.
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
@@ -172,6 +177,8 @@ where
 /// Settings after merging the configuration file and the flags (flags win).
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Threads for featurizing (and, shared out between the sessions, for ONNX Runtime).
+    pub threads: Option<usize>,
     pub format: Format,
     pub options: CheckOptions,
     pub engine: EngineConfig,
@@ -237,10 +244,21 @@ pub fn settings(cli: &Cli, file: Option<&LoadedConfig>, cwd: &Path) -> anyhow::R
             || config.model.is_some()
             || config.device.is_some());
     let defaults = EngineConfig::default();
+    let threads = cli.threads.or(config.threads).filter(|&t| t > 0);
+    let sessions = cli.sessions.or(config.sessions).unwrap_or(1).max(1);
+    let session_threads = if sessions > 1 {
+        let total = threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        Some((total / sessions).max(1))
+    } else {
+        threads
+    };
     let engine = EngineConfig {
         model_dir,
         device,
-        threads: cli.threads.or(config.threads).filter(|&t| t > 0),
+        threads: session_threads,
+        sessions,
         seeds: cli
             .seeds
             .clone()
@@ -260,6 +278,7 @@ pub fn settings(cli: &Cli, file: Option<&LoadedConfig>, cwd: &Path) -> anyhow::R
         cli.paths.clone()
     };
     Ok(Settings {
+        threads,
         format,
         options: CheckOptions {
             paths,
@@ -311,7 +330,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     }
     let settings = settings(cli, file.as_ref(), &cwd)?;
 
-    if let Some(threads) = settings.engine.threads {
+    if let Some(threads) = settings.threads {
         // Only the first global pool wins; a second call (tests) is harmless.
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -421,6 +440,40 @@ mod tests {
         );
         assert!(s.strict_model);
         assert_eq!(s.options.paths, [PathBuf::from("nb")]);
+    }
+
+    #[test]
+    fn sessions_share_the_threads() {
+        let cwd = Path::new("/proj");
+        let s = settings(&parse(&["--check", "--threads=4"]), None, cwd).expect("valid");
+        assert_eq!(
+            (s.threads, s.engine.threads, s.engine.sessions),
+            (Some(4), Some(4), 1)
+        );
+        let s = settings(
+            &parse(&["--check", "--threads=4", "--sessions=2"]),
+            None,
+            cwd,
+        )
+        .expect("valid");
+        assert_eq!(
+            (s.threads, s.engine.threads, s.engine.sessions),
+            (Some(4), Some(2), 2)
+        );
+        let file = LoadedConfig {
+            path: PathBuf::from("/proj/coral.toml"),
+            config: crate::check::config::FileConfig {
+                threads: Some(2),
+                sessions: Some(3),
+                ..Default::default()
+            },
+        };
+        let s = settings(&parse(&["--check"]), Some(&file), cwd).expect("valid");
+        // Never fewer than one thread per session.
+        assert_eq!(
+            (s.threads, s.engine.threads, s.engine.sessions),
+            (Some(2), Some(1), 3)
+        );
     }
 
     #[test]

@@ -30,8 +30,10 @@ pub struct FileConfig {
     pub model: Option<PathBuf>,
     /// `auto`, `cpu` or `cuda`.
     pub device: Option<String>,
-    /// ONNX Runtime threads.
+    /// Threads for featurizing and for ONNX Runtime.
     pub threads: Option<usize>,
+    /// ONNX Runtime sessions side by side, sharing the threads.
+    pub sessions: Option<usize>,
     /// Cells per model run.
     #[serde(alias = "batch_size")]
     pub batch_size: Option<usize>,
