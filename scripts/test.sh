@@ -22,26 +22,34 @@ export CORAL_REQUIRE_ONNX_CHECKER=1
 step "cargo test --workspace"
 cargo test --workspace
 
+# `cargo test` built coral-lsp (debug) for the integration tests. `cargo build -p
+# coral-server` would rebuild every dependency under another feature set, for the same code.
+LSP_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/coral-lsp"
+lsp_binary() {
+    [[ -x "$LSP_BIN" ]] || cargo build -p coral-server --bin coral-lsp
+}
+
 step "cargo check -p coral-training --features gpu (GPU training path compiles)"
 cargo check -p coral-training --features gpu
 
 if [[ -x tests/lsp_e2e/run.sh ]]; then
     step "LSP end-to-end tests (real LSP client)"
-    cargo build -p coral-server --bin coral-lsp
-    tests/lsp_e2e/run.sh
+    lsp_binary
+    CORAL_LSP="$LSP_BIN" tests/lsp_e2e/run.sh
 fi
 
 if [[ -x tests/jupyter_lsp/run.sh ]]; then
     step "JupyterLab end-to-end (jupyter_server + jupyter-lsp, coral over /lsp/ws/coral)"
-    tests/jupyter_lsp/run.sh
+    lsp_binary
+    CORAL_LSP="$LSP_BIN" tests/jupyter_lsp/run.sh
 fi
 
 if [[ -f vscode-extension/package.json ]]; then
     step "VS Code extension: unit tests"
     (cd vscode-extension && npm ci --no-audit --no-fund && npm test)
     step "VS Code extension: end-to-end against coral-lsp (vscode-languageserver-protocol)"
-    cargo build -p coral-server --bin coral-lsp
-    (cd vscode-extension && CORAL_LSP_PATH="$ROOT/target/debug/coral-lsp" npm run test:e2e)
+    lsp_binary
+    (cd vscode-extension && CORAL_LSP_PATH="$LSP_BIN" npm run test:e2e)
 fi
 
 step "all tests passed"
