@@ -4,6 +4,7 @@
 use crate::graph::CellGraph;
 use crate::notebook::{CellKind, Notebook};
 use crate::scope::Scope;
+use crate::stage::StageSet;
 use crate::syntax::{self, CellSyntax};
 use crate::weak::{SeedTable, WeakLabel};
 
@@ -20,6 +21,8 @@ pub struct CellFeatures {
     pub calls: Vec<String>,
     /// The weak label and the rule that fired, if any rule did.
     pub weak_label: Option<WeakLabel>,
+    /// Stages of the seed functions among `calls`, whichever label won (findings use them).
+    pub called_stages: StageSet,
     /// Lines that are neither blank nor only a comment.
     pub code_lines: usize,
     /// Selected syntax nodes in the whole cell.
@@ -82,6 +85,7 @@ pub fn featurize_cell(
         markdown_context,
         graph: CellGraph::build(&syntax, markdown),
         weak_label,
+        called_stages: seeds.called_stages(&syntax.calls),
         code_lines,
         syntax_nodes: syntax.total_nodes,
         has_imports: syntax.import_nodes > 0,

@@ -79,14 +79,12 @@ impl StageSet {
     pub fn contains(self, stage: Stage) -> bool {
         self.0 & (1 << stage.index()) != 0
     }
+}
 
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The stages in model output order.
-    pub fn iter(self) -> impl Iterator<Item = Stage> {
-        Stage::ALL.into_iter().filter(move |&s| self.contains(s))
+/// Serialised as the list of its stages, in model output order.
+impl Serialize for StageSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(Stage::ALL.into_iter().filter(|&s| self.contains(s)))
     }
 }
 

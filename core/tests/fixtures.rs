@@ -88,7 +88,6 @@ fn render(features: &[CellFeatures]) -> String {
 }
 
 fn report(features: &[CellFeatures]) -> String {
-    let seeds = SeedTable::builtin();
     let cells: Vec<CellStage> = features
         .iter()
         .map(|c| CellStage {
@@ -96,7 +95,7 @@ fn report(features: &[CellFeatures]) -> String {
             stage: c.weak_label.as_ref().map(|l| l.stage),
             lines: c.code_lines,
             has_imports: c.has_imports,
-            called_stages: seeds.called_stages(&c.calls),
+            called_stages: c.called_stages,
         })
         .collect();
     let report = check(&cells, &FindingsConfig::default());

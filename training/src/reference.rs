@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use coral_core::metrics::{summarize, CellStage, PipelineSummary};
-use coral_core::StageSet;
 use coral_core::{CellFeatures, Stage};
 use serde::Serialize;
 
@@ -81,8 +80,7 @@ pub fn notebook_summary(cells: &[CellFeatures], stages: &[Stage]) -> PipelineSum
             },
             lines: c.code_lines,
             has_imports: c.has_imports,
-            // Only the summary is computed here, and it does not look at calls.
-            called_stages: StageSet::EMPTY,
+            called_stages: c.called_stages,
         })
         .collect();
     summarize(&cell_stages)

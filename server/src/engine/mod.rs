@@ -629,7 +629,7 @@ impl Engine {
                         stage: l.stage,
                         lines: l.lines,
                         has_imports: l.has_imports,
-                        called_stages: self.inner.seeds.called_stages(&cell.calls),
+                        called_stages: cell.called_stages,
                     })
                     .collect();
                 NotebookLabels {
