@@ -19,7 +19,8 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use coral_core::{
-    featurize_notebook, CorpusRecord, Notebook, SeedTable, Vocab, FEATURIZER_VERSION,
+    featurize_notebook, CellFeatures, CorpusRecord, EncodeOptions, Notebook, SeedTable, Vocab,
+    FEATURIZER_VERSION,
 };
 use coral_server::engine::Device as EngineDevice;
 use coral_server::{Engine, EngineConfig};
@@ -111,12 +112,14 @@ fn read_corpus(limit: usize) -> Vec<Notebook> {
 /// A full-size random model and a corpus vocabulary, exported into `dir`.
 fn export_full_size(dir: &Path, notebooks: &[Notebook], weights: WeightPrecision) {
     let seeds = SeedTable::builtin();
+    let features: Vec<Vec<CellFeatures>> = notebooks
+        .iter()
+        .map(|nb| featurize_notebook(nb, &seeds))
+        .collect();
     let mut counts = std::collections::HashMap::<String, u64>::new();
-    for nb in notebooks {
-        for cell in featurize_notebook(nb, &seeds) {
-            for token in cell.graph.tokens {
-                *counts.entry(token).or_default() += 1;
-            }
+    for cell in features.iter().flatten() {
+        for token in &cell.graph.tokens {
+            *counts.entry(token.clone()).or_default() += 1;
         }
     }
     let vocab = Vocab::build(counts, 2, 32_000);
@@ -127,21 +130,17 @@ fn export_full_size(dir: &Path, notebooks: &[Notebook], weights: WeightPrecision
     let device = Device::flex();
     device.seed(7);
     let model = config.init(&device).expect("model config");
-    let activation_ranges = (weights == WeightPrecision::Int8).then(|| {
-        let inputs: Vec<_> = notebooks
+    let int8 = (weights == WeightPrecision::Int8).then(|| {
+        let options = EncodeOptions {
+            max_len: config.max_len,
+            markdown: true,
+        };
+        let inputs: Vec<_> = features
             .iter()
             .step_by(10)
-            .flat_map(|nb| featurize_notebook(nb, &seeds))
+            .flatten()
             .filter(|c| !c.is_empty)
-            .map(|c| {
-                c.graph.encode(
-                    &vocab,
-                    coral_core::EncodeOptions {
-                        max_len: config.max_len,
-                        markdown: true,
-                    },
-                )
-            })
+            .map(|c| c.graph.encode(&vocab, options))
             .collect();
         ActivationRanges::measure(&model, &inputs, config.max_len, 64, &device)
     });
@@ -149,8 +148,7 @@ fn export_full_size(dir: &Path, notebooks: &[Notebook], weights: WeightPrecision
         featurizer_version: FEATURIZER_VERSION.to_owned(),
         vocab_sha256: vocab.sha256().to_owned(),
         training: serde_json::json!({"data": "none: random weights for the speed benchmark"}),
-        weights,
-        activation_ranges,
+        int8,
         ..ExportMetadata::default()
     };
     export_onnx(&model, &config, &metadata, &dir.join("coral.onnx")).expect("export");
@@ -202,10 +200,11 @@ fn main() {
             temp.path().to_path_buf()
         }
     });
+    let ort_threads = args.ort_threads.or(args.threads);
     let config = EngineConfig {
         model_dir: Some(model_dir),
         device: args.device,
-        threads: args.ort_threads.or(args.threads),
+        threads: ort_threads,
         batch_size: args.batch_size,
         sessions: args.sessions,
         ..EngineConfig::default()
@@ -237,9 +236,7 @@ fn main() {
                 args.batch_size,
                 args.sessions,
                 args.threads.map_or_else(|| "default".to_owned(), |t| t.to_string()),
-                args.ort_threads
-                    .or(args.threads)
-                    .map_or_else(|| "default".to_owned(), |t| t.to_string()),
+                ort_threads.map_or_else(|| "default".to_owned(), |t| t.to_string()),
                 cells as f64 / secs,
                 stats.cells_inferred,
                 stats.batches,

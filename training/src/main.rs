@@ -551,8 +551,7 @@ fn main() -> Result<()> {
                     "elapsed_s": report.get("elapsed_s"),
                     "device": cfg.device.to_string(),
                 }),
-                weights,
-                activation_ranges: (weights == WeightPrecision::Int8)
+                int8: (weights == WeightPrecision::Int8)
                     .then(|| -> Result<ActivationRanges> {
                         let seeds = pipeline::seed_table(calibration.seeds.as_deref())?;
                         let mut samples = pipeline::corpus_samples(
@@ -562,8 +561,8 @@ fn main() -> Result<()> {
                             &vocab,
                             encode_options(&cfg),
                         )?;
-                        let keep = samples.len().div_ceil(calibration_cells.max(1));
-                        samples = samples.into_iter().step_by(keep.max(1)).collect();
+                        let step = samples.len().div_ceil(calibration_cells.max(1));
+                        samples = samples.into_iter().step_by(step.max(1)).collect();
                         let inputs: Vec<_> = samples.into_iter().map(|s| s.input).collect();
                         let ranges = ActivationRanges::measure(
                             &model,

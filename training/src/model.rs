@@ -201,13 +201,6 @@ pub enum LinearSite {
 }
 
 impl LinearSite {
-    pub const ALL: [LinearSite; 4] = [
-        LinearSite::Qkv,
-        LinearSite::AttnOut,
-        LinearSite::FfnIn,
-        LinearSite::FfnOut,
-    ];
-
     /// The parameter name of the layer (`layers.{i}.{name}`).
     pub fn name(self) -> &'static str {
         match self {

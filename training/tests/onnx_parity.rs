@@ -116,8 +116,7 @@ fn check_parity_with(
         featurizer_version: "test-featurizer-1".into(),
         vocab_sha256: "ab".repeat(32),
         training: serde_json::json!({"steps": train_steps, "data": "synthetic"}),
-        weights,
-        activation_ranges: (weights == WeightPrecision::Int8).then(|| {
+        int8: (weights == WeightPrecision::Int8).then(|| {
             let calibration = random_inputs(seed ^ 0x5EED, 200, 1, config.max_len + 15, VOCAB);
             ActivationRanges::measure(&model, &calibration, config.max_len, 16, &Device::flex())
         }),
@@ -199,9 +198,9 @@ fn check_parity_with(
         z_values += burn_z.len();
         cells += host.size;
     }
+    let z_mean = z_diff_sum / z_values.max(1) as f64;
     eprintln!(
-        "{name}: {cells} cells, max |Δ| stage {worst_stage:.2e}, topic {worst_topic:.2e}, embedding {worst_z:.2e} (mean {:.2e})",
-        z_diff_sum / z_values.max(1) as f64
+        "{name}: {cells} cells, max |Δ| stage {worst_stage:.2e}, topic {worst_topic:.2e}, embedding {worst_z:.2e} (mean {z_mean:.2e})"
     );
     assert!(cells >= 100);
 
@@ -225,7 +224,6 @@ fn check_parity_with(
     }
 
     let (stage_tol, topic_tol, z_tol, z_mean_tol) = tolerance(weights);
-    let z_mean = z_diff_sum / z_values.max(1) as f64;
     assert!(
         z_mean <= z_mean_tol,
         "embedding differs by {z_mean} on average"

@@ -30,17 +30,14 @@ pub const OUTPUT_STAGES: &str = "stage_probs";
 pub const OUTPUT_TOPICS: &str = "topic_probs";
 pub const OUTPUT_EMBEDDING: &str = "embedding";
 
-/// How the weights of the encoder's linear layers are stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// How the weights of the encoder's linear layers are stored (the `--weights` choice; the
+/// export itself follows [`ExportMetadata::int8`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum WeightPrecision {
     /// float32, exactly the trained weights.
     #[default]
     F32,
-    /// int8, symmetric per output column; each layer's input is quantized to uint8 with the
-    /// fixed range measured at export ([`super::calibrate::ActivationRanges`]):
-    /// `QuantizeLinear` → `MatMulInteger` → `Cast` → `Mul` (standard ONNX ops). The
-    /// embeddings, layer norms, attention scores and the topic and stage heads stay float32.
+    /// int8: see [`ExportMetadata::int8`].
     Int8,
 }
 
@@ -75,12 +72,22 @@ pub struct ExportMetadata {
     pub training: serde_json::Value,
     /// Further `key → value` pairs, written as they are.
     pub extra: BTreeMap<String, String>,
-    /// How the encoder's linear weights are stored (`coral.weights`).
+    /// `Some`: int8 encoder weights (symmetric, one scale per output column), each linear
+    /// layer's input quantized to uint8 over these calibrated ranges and multiplied by ONNX
+    /// Runtime's `MatMulIntegerToFloat`. The embeddings, layer norms, attention and the topic
+    /// and stage heads stay float32. `None`: float32 throughout. Written as `coral.weights`.
     #[serde(default)]
-    pub weights: WeightPrecision,
-    /// Input ranges of the encoder's linear layers; [`WeightPrecision::Int8`] needs them.
-    #[serde(default)]
-    pub activation_ranges: Option<ActivationRanges>,
+    pub int8: Option<ActivationRanges>,
+}
+
+impl ExportMetadata {
+    pub fn weights(&self) -> WeightPrecision {
+        if self.int8.is_some() {
+            WeightPrecision::Int8
+        } else {
+            WeightPrecision::F32
+        }
+    }
 }
 
 /// Export failed.
@@ -124,15 +131,6 @@ fn param<const D: usize>(
 fn linear(g: &mut GraphBuilder, name: &str, x: &str, l: &Linear) -> Result<String, ExportError> {
     let w = param(g, &format!("{name}.weight"), &l.weight)?;
     let y = g.node("MatMul", &[x, &w], None, &[]);
-    add_bias(g, name, y, l)
-}
-
-fn add_bias(
-    g: &mut GraphBuilder,
-    name: &str,
-    y: String,
-    l: &Linear,
-) -> Result<String, ExportError> {
     match &l.bias {
         Some(b) => {
             let b = param(g, &format!("{name}.bias"), b)?;
@@ -143,7 +141,7 @@ fn add_bias(
 }
 
 /// Symmetric per-column int8 quantization of an `[in, out]` weight: `w ≈ q · scale[col]`.
-pub fn quantize_columns(dims: &[usize], w: &[f32]) -> (Vec<i8>, Vec<f32>) {
+fn quantize_columns(dims: &[usize], w: &[f32]) -> (Vec<i8>, Vec<f32>) {
     let cols = dims.last().copied().unwrap_or(1).max(1);
     let mut scales = vec![0.0f32; cols];
     for (i, v) in w.iter().enumerate() {
@@ -323,18 +321,9 @@ pub fn build_model_proto(
     let scale = g.float_scalar("const.scale", 1.0 / (dk as f32).sqrt());
     let eps = config.layer_norm_eps;
     let last = model.layers.len() - 1;
-    let ranges = match (metadata.weights, &metadata.activation_ranges) {
-        (WeightPrecision::F32, _) => None,
-        (WeightPrecision::Int8, Some(ranges)) => Some(ranges),
-        (WeightPrecision::Int8, None) => {
-            return Err(ExportError::Mismatch(
-                "int8 weights need the activation ranges of a calibration pass".into(),
-            ))
-        }
-    };
     let encoder_linear =
         |g: &mut GraphBuilder, name: &str, x: &str, l: &Linear| -> Result<String, ExportError> {
-            match ranges {
+            match &metadata.int8 {
                 None => linear(g, name, x, l),
                 Some(ranges) => {
                     let range = ranges.get(name).ok_or_else(|| {
@@ -453,7 +442,7 @@ pub fn build_model_proto(
             domain: String::new(),
             version: OPSET,
         })
-        .chain((metadata.weights == WeightPrecision::Int8).then(|| OperatorSetIdProto {
+        .chain(metadata.int8.as_ref().map(|_| OperatorSetIdProto {
             domain: MS_DOMAIN.to_owned(),
             version: 1,
         }))
@@ -485,8 +474,11 @@ fn metadata_props(config: &ModelConfig, metadata: &ExportMetadata) -> Vec<String
         serde_json::to_string(config).unwrap_or_default(),
     );
     props.insert("coral.stages".into(), stages.join(","));
-    props.insert("coral.weights".into(), metadata.weights.as_str().to_owned());
-    if let (WeightPrecision::Int8, Some(ranges)) = (metadata.weights, &metadata.activation_ranges) {
+    props.insert(
+        "coral.weights".into(),
+        metadata.weights().as_str().to_owned(),
+    );
+    if let Some(ranges) = &metadata.int8 {
         props.insert("coral.calibration_cells".into(), ranges.cells.to_string());
     }
     for (key, value) in [

@@ -15,9 +15,9 @@ pub mod proto;
 pub mod runtime;
 
 pub use export::{
-    build_model_proto, export_onnx, export_onnx_bytes, quantize_columns, ExportError,
-    ExportMetadata, WeightPrecision, INPUT_MASK, INPUT_SEGMENTS, INPUT_TOKENS, IR_VERSION,
-    MS_DOMAIN, OPSET, OUTPUT_EMBEDDING, OUTPUT_STAGES, OUTPUT_TOPICS,
+    build_model_proto, export_onnx, export_onnx_bytes, ExportError, ExportMetadata,
+    WeightPrecision, INPUT_MASK, INPUT_SEGMENTS, INPUT_TOKENS, IR_VERSION, MS_DOMAIN, OPSET,
+    OUTPUT_EMBEDDING, OUTPUT_STAGES, OUTPUT_TOPICS,
 };
 
 /// The `metadata_props` of a serialised ONNX model (empty when the bytes are not a model).
