@@ -42,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from ast_reference import blank_magics  # noqa: E402  (the same magic blanking as the ast bench)
 from coral_torch import PAPER, SHIPPED, onnx_config, split_into  # noqa: E402
 
 DEFAULT_CORPUS = os.path.join(ROOT, "..", "shared", "data", "notebooks")
@@ -103,15 +104,6 @@ def read_corpus(folder, limit):
 
 # ------------------------------------------------------------------------------------------
 # Featurization with Python's ast
-
-def is_magic_line(line):
-    s = line.strip()
-    return s.startswith("%") or s.startswith("!") or s.endswith("?")
-
-
-def blank_magics(source):
-    return "\n".join("" if is_magic_line(l) else l for l in source.split("\n"))
-
 
 # Kind tokens named as tree-sitter names them where the vocabulary has them (speed does not
 # depend on it, but the [UNK] rate stays realistic).
