@@ -4,14 +4,16 @@
 //! ```text
 //! cargo bench -p coral-server --bench check -- [--notebooks 1000] [--threads N]
 //!     [--batch-size 32] [--sessions 1] [--device cpu|auto|cuda] [--model DIR] [--random]
-//!     [--weights f32|int8] [--ort-threads N]
+//!     [--weights f32|int8] [--ort-threads N] [--save-model DIR]
 //! ```
 //!
 //! Notebooks come from `../shared/data/notebooks/shard-*.jsonl.gz` (or `$CORAL_CORPUS`), in
 //! shard order. The model is `--model DIR`, else the repository's `models/` when it holds one
 //! (and `--random` is not given), else a randomly initialised model of the full paper size (`d_model` 256, 4 layers, 4 heads,
 //! FFN 1024, 50 topics, window 160) with a vocabulary built from the same notebooks: speed does
-//! not depend on the weights (`--weights int8` exports it with int8 encoder weights). Each engine starts with an empty cache, as one `--check` run does.
+//! not depend on the weights (`--weights int8` exports it with int8 encoder weights; `--save-model DIR`
+//! keeps that export, for later runs with `--model DIR`). Each engine starts with an empty cache, as
+//! one `--check` run does.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,7 @@ struct Args {
     model: Option<PathBuf>,
     random: bool,
     weights: WeightPrecision,
+    save_model: Option<PathBuf>,
 }
 
 fn parse_args() -> Args {
@@ -52,6 +55,7 @@ fn parse_args() -> Args {
         model: None,
         random: false,
         weights: WeightPrecision::F32,
+        save_model: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -66,6 +70,7 @@ fn parse_args() -> Args {
             "--model" => args.model = Some(PathBuf::from(value())),
             "--random" => args.random = true,
             "--weights" => args.weights = value().parse().unwrap_or(WeightPrecision::F32),
+            "--save-model" => args.save_model = Some(PathBuf::from(value())),
             _ => {} // `cargo bench` passes `--bench`
         }
     }
@@ -195,9 +200,14 @@ fn main() {
         if shipped.join("coral.onnx").is_file() && !args.random {
             shipped
         } else {
-            eprintln!("no shipped model: exporting a full-size random model");
-            export_full_size(temp.path(), &notebooks, args.weights);
-            temp.path().to_path_buf()
+            let dir = args.save_model.clone().unwrap_or_else(|| temp.path().to_path_buf());
+            eprintln!(
+                "exporting a full-size random model to {}",
+                dir.display()
+            );
+            std::fs::create_dir_all(&dir).expect("model dir");
+            export_full_size(&dir, &notebooks, args.weights);
+            dir
         }
     });
     let ort_threads = args.ort_threads.or(args.threads);
