@@ -126,17 +126,65 @@ fn param<const D: usize>(
     Ok(g.float(name, &dims, &data))
 }
 
-/// `x · W + b` with burn's `[in, out]` weight.
+/// A linear layer's parameters read out of burn: the `[in, out]` weight, row-major, and the bias.
+struct LinearParams {
+    /// Initializer name prefix.
+    name: String,
+    inputs: usize,
+    outputs: usize,
+    weight: Vec<f32>,
+    bias: Option<Vec<f32>>,
+}
+
+impl LinearParams {
+    fn read(name: &str, l: &Linear) -> Result<Self, ExportError> {
+        let (dims, weight) = values(&format!("{name}.weight"), l.weight.val())?;
+        let bias = match &l.bias {
+            Some(b) => Some(values(&format!("{name}.bias"), b.val())?.1),
+            None => None,
+        };
+        Ok(LinearParams {
+            name: name.to_owned(),
+            inputs: dims[0],
+            outputs: dims[1],
+            weight,
+            bias,
+        })
+    }
+
+    /// The layer restricted to output columns `columns`, named `{name}.{suffix}`.
+    fn columns(&self, columns: std::ops::Range<usize>, suffix: &str) -> LinearParams {
+        let weight = self
+            .weight
+            .chunks(self.outputs)
+            .flat_map(|row| &row[columns.clone()])
+            .copied()
+            .collect();
+        LinearParams {
+            name: format!("{}.{suffix}", self.name),
+            inputs: self.inputs,
+            outputs: columns.len(),
+            weight,
+            bias: self.bias.as_ref().map(|b| b[columns].to_vec()),
+        }
+    }
+}
+
+/// `x · W + b` on rows `x` `[n, in]`, which ONNX Runtime fuses into one `Gemm`.
 #[allow(clippy::many_single_char_names)]
-fn linear(g: &mut GraphBuilder, name: &str, x: &str, l: &Linear) -> Result<String, ExportError> {
-    let w = param(g, &format!("{name}.weight"), &l.weight)?;
+fn linear(g: &mut GraphBuilder, x: &str, l: &LinearParams) -> String {
+    let w = g.float(
+        &format!("{}.weight", l.name),
+        &[l.inputs, l.outputs],
+        &l.weight,
+    );
     let y = g.node("MatMul", &[x, &w], None, &[]);
     match &l.bias {
         Some(b) => {
-            let b = param(g, &format!("{name}.bias"), b)?;
-            Ok(g.node("Add", &[&y, &b], None, &[]))
+            let b = g.float(&format!("{}.bias", l.name), &[l.outputs], b);
+            g.node("Add", &[&y, &b], None, &[])
         }
-        None => Ok(y),
+        None => y,
     }
 }
 
@@ -167,17 +215,13 @@ pub const MS_DOMAIN: &str = "com.microsoft";
 /// ONNX Runtime's `MatMulIntegerToFloat` multiplies in integers and scales back and adds the
 /// bias in the same pass. (The standard `MatMulInteger → Cast → Mul` chain computes the same,
 /// but ONNX Runtime folds its constant scales before it can fuse the chain, leaving three
-/// extra passes over the output.)
+/// extra passes over the output.) Per-column scales make a column subset of a layer
+/// ([`LinearParams::columns`]) quantize exactly as those columns of the whole layer.
 #[allow(clippy::many_single_char_names)]
-fn linear_int8(
-    g: &mut GraphBuilder,
-    name: &str,
-    x: &str,
-    l: &Linear,
-    range: (f32, f32),
-) -> Result<String, ExportError> {
-    let (dims, w) = values(&format!("{name}.weight"), l.weight.val())?;
-    let (q, w_scales) = quantize_columns(&dims, &w);
+fn linear_int8(g: &mut GraphBuilder, x: &str, l: &LinearParams, range: (f32, f32)) -> String {
+    let name = &l.name;
+    let dims = [l.inputs, l.outputs];
+    let (q, w_scales) = quantize_columns(&dims, &l.weight);
     let (x_scale, x_zero) = uint8_params(range);
     let w_q = g.int8(&format!("{name}.weight_int8"), &dims, &q);
     let w_scales = g.float(
@@ -189,7 +233,7 @@ fn linear_int8(
     let x_zero = g.uint8_scalar(&format!("{name}.input_zero_point"), x_zero);
     let x_q = g.node("QuantizeLinear", &[x, &x_scale, &x_zero], None, &[]);
     let bias = match &l.bias {
-        Some(b) => param(g, &format!("{name}.bias"), b)?,
+        Some(b) => g.float(&format!("{name}.bias"), &[l.outputs], b),
         None => String::new(),
     };
     // Inputs: A, B, a_scale, b_scale, a_zero_point, b_zero_point (absent: 0), bias.
@@ -200,7 +244,7 @@ fn linear_int8(
         &[&x_q, &w_q, &x_scale, &w_scales, &x_zero, "", &bias],
         &[&out],
     );
-    Ok(out)
+    out
 }
 
 fn layer_norm(
@@ -315,49 +359,73 @@ pub fn build_model_proto(
         g.node("Slice", &[&mask, &start0, &end1, &two_axis], None, &[])
     };
 
-    let qkv_shape = g.ints("const.qkv_shape", &[0, 0, 3 * h, dk as i64]);
-    let merge_shape = g.ints("const.merge_shape", &[0, 0, d as i64]);
-    let split = g.ints("const.split", &[h, h, h]);
+    // The linear layers, layer norms and residuals work on rows `[b·l, d]`: every linear is
+    // one 2-D matrix product (a `Gemm` with its bias for float32) with no broadcasting; only
+    // attention reshapes rows into `[b, heads, l, dk]`.
+    let rows_shape = g.ints("const.rows_shape", &[-1, d as i64]);
+    let batch_seq = g.node("Shape", &[INPUT_TOKENS], None, &[]);
+    let seq_shape = |g: &mut GraphBuilder, name: &str, tail: &[i64]| {
+        let tail = g.ints(name, tail);
+        g.node("Concat", &[&batch_seq, &tail], None, &[("axis", Attr::Int(0))])
+    };
+    let cells_shape = seq_shape(&mut g, "const.model_dim", &[d as i64]);
+    let qkv_shape = seq_shape(&mut g, "const.qkv_heads", &[3 * h, dk as i64]);
+    let kv_shape = seq_shape(&mut g, "const.kv_heads", &[2 * h, dk as i64]);
+    let cls_q_shape = g.ints("const.cls_q_shape", &[-1, h, 1, dk as i64]);
+    let split3 = g.ints("const.split3", &[h, h, h]);
+    let split2 = g.ints("const.split2", &[h, h]);
     let scale = g.float_scalar("const.scale", 1.0 / (dk as f32).sqrt());
     let eps = config.layer_norm_eps;
     let last = model.layers.len() - 1;
-    let encoder_linear =
-        |g: &mut GraphBuilder, name: &str, x: &str, l: &Linear| -> Result<String, ExportError> {
-            match &metadata.int8 {
-                None => linear(g, name, x, l),
-                Some(ranges) => {
-                    let range = ranges.get(name).ok_or_else(|| {
-                        ExportError::Mismatch(format!("no calibrated input range for {name}"))
-                    })?;
-                    linear_int8(g, name, x, l, range)
-                }
+    // `site` names the calibrated input range: a column subset of a layer shares its input.
+    let encoder_linear = |g: &mut GraphBuilder, site: &str, x: &str, l: &LinearParams| {
+        match &metadata.int8 {
+            None => Ok(linear(g, x, l)),
+            Some(ranges) => {
+                let range = ranges.get(site).ok_or_else(|| {
+                    ExportError::Mismatch(format!("no calibrated input range for {site}"))
+                })?;
+                Ok(linear_int8(g, x, l, range))
             }
-        };
-    for (i, layer) in model.layers.iter().enumerate() {
-        let p = format!("layers.{i}");
-        let qkv = encoder_linear(&mut g, &format!("{p}.qkv"), &x, &layer.qkv)?;
-        let qkv = g.node("Reshape", &[&qkv, &qkv_shape], None, &[]);
-        let qkv = g.node(
+        }
+    };
+    // Splits projected rows `[b·l, n·h·dk]` into n tensors `[b, h, l, dk]`.
+    let heads = |g: &mut GraphBuilder, rows: &str, shape: &str, split: &str, n: usize| {
+        let t = g.node("Reshape", &[rows, shape], None, &[]);
+        let t = g.node(
             "Transpose",
-            &[&qkv],
+            &[&t],
             None,
             &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
         );
-        let (q, k, v) = (g.fresh("q"), g.fresh("k"), g.fresh("v"));
-        g.node_multi(
-            "Split",
-            &[&qkv, &split],
-            &[&q, &k, &v],
-            &[("axis", Attr::Int(1))],
-        );
-        let (q, residual, mask) = if i == last {
-            (
-                g.node("Slice", &[&q, &start0, &end1, &two_axis], None, &[]),
-                g.node("Slice", &[&x, &start0, &end1, &one_axis], None, &[]),
-                mask_cls.clone(),
-            )
+        let outs: Vec<String> = (0..n).map(|_| g.fresh("heads")).collect();
+        let refs: Vec<&str> = outs.iter().map(String::as_str).collect();
+        g.node_multi("Split", &[&t, split], &refs, &[("axis", Attr::Int(1))]);
+        outs
+    };
+    let mut x = g.node("Reshape", &[&x, &rows_shape], None, &[]);
+    for (i, layer) in model.layers.iter().enumerate() {
+        let p = format!("layers.{i}");
+        let site = format!("{p}.qkv");
+        let qkv = LinearParams::read(&site, &layer.qkv)?;
+        // The last layer only computes the [CLS] row: its queries come from [CLS] alone.
+        let (q, k, v, residual, mask) = if i == last {
+            let kv = encoder_linear(&mut g, &site, &x, &qkv.columns(d..3 * d, "kv"))?;
+            let [k, v]: [String; 2] = heads(&mut g, &kv, &kv_shape, &split2, 2)
+                .try_into()
+                .map_err(|_| ExportError::Mismatch("split of keys and values".into()))?;
+            let cells = g.node("Reshape", &[&x, &cells_shape], None, &[]);
+            let cls = g.node("Slice", &[&cells, &start0, &end1, &one_axis], None, &[]);
+            let cls = g.node("Reshape", &[&cls, &rows_shape], None, &[]);
+            let q = encoder_linear(&mut g, &site, &cls, &qkv.columns(0..d, "q"))?;
+            let q = g.node("Reshape", &[&q, &cls_q_shape], None, &[]);
+            (q, k, v, cls, mask_cls.clone())
         } else {
-            (q, x.clone(), mask.clone())
+            let qkv = encoder_linear(&mut g, &site, &x, &qkv)?;
+            let [q, k, v]: [String; 3] = heads(&mut g, &qkv, &qkv_shape, &split3, 3)
+                .try_into()
+                .map_err(|_| ExportError::Mismatch("split of queries, keys and values".into()))?;
+            (q, k, v, x.clone(), mask.clone())
         };
         let q = g.node("Mul", &[&q, &scale], None, &[]);
         let kt = g.node(
@@ -376,8 +444,9 @@ pub fn build_model_proto(
             None,
             &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
         );
-        let ctx = g.node("Reshape", &[&ctx, &merge_shape], None, &[]);
-        let attended = encoder_linear(&mut g, &format!("{p}.attn_out"), &ctx, &layer.attn_out)?;
+        let ctx = g.node("Reshape", &[&ctx, &rows_shape], None, &[]);
+        let attn_out = LinearParams::read(&format!("{p}.attn_out"), &layer.attn_out)?;
+        let attended = encoder_linear(&mut g, &attn_out.name, &ctx, &attn_out)?;
         let sum = g.node("Add", &[&residual, &attended], None, &[]);
         let xa = layer_norm(
             &mut g,
@@ -386,24 +455,26 @@ pub fn build_model_proto(
             &layer.norm_attn,
             eps,
         )?;
-        let hidden = encoder_linear(&mut g, &format!("{p}.ffn_in"), &xa, &layer.ffn_in)?;
+        let ffn_in = LinearParams::read(&format!("{p}.ffn_in"), &layer.ffn_in)?;
+        let hidden = encoder_linear(&mut g, &ffn_in.name, &xa, &ffn_in)?;
         let hidden = g.node("Relu", &[&hidden], None, &[]);
-        let ff = encoder_linear(&mut g, &format!("{p}.ffn_out"), &hidden, &layer.ffn_out)?;
+        let ffn_out = LinearParams::read(&format!("{p}.ffn_out"), &layer.ffn_out)?;
+        let ff = encoder_linear(&mut g, &ffn_out.name, &hidden, &ffn_out)?;
         let sum = g.node("Add", &[&xa, &ff], None, &[]);
         x = layer_norm(&mut g, &format!("{p}.norm_ffn"), &sum, &layer.norm_ffn, eps)?;
     }
 
-    // x is [b, 1, d] after the last ([CLS]-only) layer.
-    let z = g.node("Squeeze", &[&x, &one_axis], Some(OUTPUT_EMBEDDING), &[]);
+    // x is [b, d] after the last ([CLS]-only) layer.
+    let z = g.node("Identity", &[&x], Some(OUTPUT_EMBEDDING), &[]);
     // The heads see one vector per cell: float32 costs nothing there and keeps them exact.
-    let topic_logits = linear(&mut g, "topic", &z, &model.topic)?;
+    let topic_logits = linear(&mut g, &z, &LinearParams::read("topic", &model.topic)?);
     let p_topic = g.node(
         "Softmax",
         &[&topic_logits],
         Some(OUTPUT_TOPICS),
         &[("axis", Attr::Int(1))],
     );
-    let stage_logits = linear(&mut g, "stage", &p_topic, &model.stage)?;
+    let stage_logits = linear(&mut g, &p_topic, &LinearParams::read("stage", &model.stage)?);
     g.node(
         "Softmax",
         &[&stage_logits],
