@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo bench -p coral-server --bench check -- [--notebooks 1000] [--threads N]
-//!     [--batch-size 32] [--sessions 1] [--device cpu|auto|cuda] [--model DIR] [--random]
+//!     [--batch-size 32] [--sessions N] [--device cpu|auto|cuda] [--model DIR] [--random]
 //!     [--weights f32|int8] [--ort-threads N] [--save-model DIR]
 //! ```
 //!
@@ -33,10 +33,11 @@ use coral_training::ModelConfig;
 struct Args {
     notebooks: usize,
     threads: Option<usize>,
-    /// ONNX Runtime intra-op threads per session (default: `--threads`).
+    /// ONNX Runtime intra-op threads per session (default: as `--check` shares the threads).
     ort_threads: Option<usize>,
     batch_size: usize,
-    sessions: usize,
+    /// Default: as `--check` chooses ([`coral_server::cli::check_sessions`]).
+    sessions: Option<usize>,
     device: EngineDevice,
     model: Option<PathBuf>,
     random: bool,
@@ -50,7 +51,7 @@ fn parse_args() -> Args {
         threads: None,
         ort_threads: None,
         batch_size: 32,
-        sessions: 1,
+        sessions: None,
         device: EngineDevice::Cpu,
         model: None,
         random: false,
@@ -65,7 +66,7 @@ fn parse_args() -> Args {
             "--threads" => args.threads = value().parse().ok(),
             "--ort-threads" => args.ort_threads = value().parse().ok(),
             "--batch-size" => args.batch_size = value().parse().unwrap_or(args.batch_size),
-            "--sessions" => args.sessions = value().parse().unwrap_or(args.sessions),
+            "--sessions" => args.sessions = value().parse().ok(),
             "--device" => args.device = value().parse().unwrap_or(EngineDevice::Cpu),
             "--model" => args.model = Some(PathBuf::from(value())),
             "--random" => args.random = true,
@@ -210,13 +211,22 @@ fn main() {
             dir
         }
     });
-    let ort_threads = args.ort_threads.or(args.threads);
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let sessions = args
+        .sessions
+        .unwrap_or_else(|| coral_server::cli::check_sessions(threads));
+    let ort_threads = args
+        .ort_threads
+        .or_else(|| (sessions > 1).then(|| (threads / sessions).max(1)))
+        .or(args.threads);
     let config = EngineConfig {
         model_dir: Some(model_dir),
         device: args.device,
         threads: ort_threads,
         batch_size: args.batch_size,
-        sessions: args.sessions,
+        sessions,
         ..EngineConfig::default()
     };
     match Engine::try_load(&config) {
@@ -244,7 +254,7 @@ fn main() {
                 info.path.map(|p| p.display().to_string()).unwrap_or_default(),
                 info.provider.unwrap_or_default(),
                 args.batch_size,
-                args.sessions,
+                sessions,
                 args.threads.map_or_else(|| "default".to_owned(), |t| t.to_string()),
                 ort_threads.map_or_else(|| "default".to_owned(), |t| t.to_string()),
                 cells as f64 / secs,
