@@ -8,11 +8,11 @@ uptime
 for round in 1 2; do
   echo "## round $round small"
   $B --notebooks 1000 --threads 2 2>/dev/null | grep -E "heuristics|model \("
-  $B --notebooks 1000 --threads 2 --ort-threads 1 --sessions 2 --model models/int8 2>/dev/null | grep -E "model \("
+  $B --notebooks 1000 --threads 2 --model models/int8 2>/dev/null | grep -E "model \("
   $T 2>/dev/null | grep -E '"cells_per_s"'
 done
 echo "## paper"
 $B --notebooks 1000 --threads 2 --random 2>/dev/null | grep -E "model \("
-$B --notebooks 1000 --threads 2 --ort-threads 1 --sessions 2 --random --weights int8 2>/dev/null | grep -E "model \("
+$B --notebooks 1000 --threads 2 --random --weights int8 2>/dev/null | grep -E "model \("
 $T --paper 2>/dev/null | grep -E '"cells_per_s"'
 uptime

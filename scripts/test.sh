@@ -24,7 +24,9 @@ cargo test --workspace
 
 # `cargo test` built coral-lsp (debug) for the integration tests. `cargo build -p
 # coral-server` would rebuild every dependency under another feature set, for the same code.
-LSP_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/coral-lsp"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+[[ "$TARGET_DIR" == /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR" # the e2e suites run from other folders
+LSP_BIN="$TARGET_DIR/debug/coral-lsp"
 lsp_binary() {
     [[ -x "$LSP_BIN" ]] || cargo build -p coral-server --bin coral-lsp
 }
