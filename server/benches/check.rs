@@ -9,11 +9,12 @@
 //!
 //! Notebooks come from `../shared/data/notebooks/shard-*.jsonl.gz` (or `$CORAL_CORPUS`), in
 //! shard order. The model is `--model DIR`, else the repository's `models/` when it holds one
-//! (and `--random` is not given), else a randomly initialised model of the full paper size (`d_model` 256, 4 layers, 4 heads,
-//! FFN 1024, 50 topics, window 160) with a vocabulary built from the same notebooks: speed does
-//! not depend on the weights (`--weights int8` exports it with int8 encoder weights; `--save-model DIR`
-//! keeps that export, for later runs with `--model DIR`). Each engine starts with an empty cache, as
-//! one `--check` run does.
+//! (and `--random` is not given), else a randomly initialised model of the full paper size
+//! (`d_model` 256, 4 layers, 4 heads, FFN 1024, 50 topics, window 160) with a vocabulary built
+//! from the same notebooks: speed does not depend on the weights. `--weights int8` exports it
+//! with int8 encoder weights; `--save-model DIR` keeps that export, for later runs with
+//! `--model DIR`. Relative paths are from the repository root. Each engine starts with an empty
+//! cache, as one `--check` run does.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -68,14 +69,20 @@ fn parse_args() -> Args {
             "--batch-size" => args.batch_size = value().parse().unwrap_or(args.batch_size),
             "--sessions" => args.sessions = value().parse().ok(),
             "--device" => args.device = value().parse().unwrap_or(EngineDevice::Cpu),
-            "--model" => args.model = Some(PathBuf::from(value())),
+            "--model" => args.model = Some(from_repository_root(&value())),
             "--random" => args.random = true,
             "--weights" => args.weights = value().parse().unwrap_or(WeightPrecision::F32),
-            "--save-model" => args.save_model = Some(PathBuf::from(value())),
+            "--save-model" => args.save_model = Some(from_repository_root(&value())),
             _ => {} // `cargo bench` passes `--bench`
         }
     }
     args
+}
+
+/// `cargo bench` runs in `server/`: relative paths are taken from the repository root, where
+/// the commands in the READMEs are typed.
+fn from_repository_root(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
 }
 
 fn corpus_dir() -> PathBuf {
