@@ -208,11 +208,11 @@ fn main() {
         if shipped.join("coral.onnx").is_file() && !args.random {
             shipped
         } else {
-            let dir = args.save_model.clone().unwrap_or_else(|| temp.path().to_path_buf());
-            eprintln!(
-                "exporting a full-size random model to {}",
-                dir.display()
-            );
+            let dir = args
+                .save_model
+                .clone()
+                .unwrap_or_else(|| temp.path().to_path_buf());
+            eprintln!("exporting a full-size random model to {}", dir.display());
             std::fs::create_dir_all(&dir).expect("model dir");
             export_full_size(&dir, &notebooks, args.weights);
             dir

@@ -456,51 +456,31 @@ mod tests {
 
     #[test]
     fn sessions_share_the_threads() {
-        let cwd = Path::new("/proj");
-        let s = settings(&parse(&["--check", "--threads=4"]), None, cwd).expect("valid");
-        assert_eq!(
-            (s.threads, s.engine.threads, s.engine.sessions),
-            (Some(4), Some(1), 4)
-        );
-        let s = settings(&parse(&["--check", "--threads=12"]), None, cwd).expect("valid");
-        assert_eq!(
-            (s.threads, s.engine.threads, s.engine.sessions),
-            (Some(12), Some(3), 4)
-        );
-        let s = settings(
-            &parse(&["--check", "--threads=4", "--sessions=1"]),
-            None,
-            cwd,
-        )
-        .expect("valid");
-        assert_eq!(
-            (s.threads, s.engine.threads, s.engine.sessions),
-            (Some(4), Some(4), 1)
-        );
-        let s = settings(
-            &parse(&["--check", "--threads=4", "--sessions=2"]),
-            None,
-            cwd,
-        )
-        .expect("valid");
-        assert_eq!(
-            (s.threads, s.engine.threads, s.engine.sessions),
-            (Some(4), Some(2), 2)
-        );
-        let file = LoadedConfig {
-            path: PathBuf::from("/proj/coral.toml"),
-            config: crate::check::config::FileConfig {
-                threads: Some(2),
-                sessions: Some(3),
-                ..Default::default()
-            },
+        // (flags, config file's threads and sessions) -> (threads, threads per session, sessions)
+        let check = |args: &[&str], file: Option<(usize, usize)>, expect| {
+            let file = file.map(|(threads, sessions)| LoadedConfig {
+                path: PathBuf::from("/proj/coral.toml"),
+                config: crate::check::config::FileConfig {
+                    threads: Some(threads),
+                    sessions: Some(sessions),
+                    ..Default::default()
+                },
+            });
+            let s = settings(&parse(args), file.as_ref(), Path::new("/proj")).expect("valid");
+            assert_eq!(
+                (s.threads, s.engine.threads, s.engine.sessions),
+                expect,
+                "{args:?}"
+            );
         };
-        let s = settings(&parse(&["--check"]), Some(&file), cwd).expect("valid");
+        check(&["--check", "--threads=4"], None, (Some(4), Some(1), 4));
+        check(&["--check", "--threads=12"], None, (Some(12), Some(3), 4));
+        let one = ["--check", "--threads=4", "--sessions=1"];
+        check(&one, None, (Some(4), Some(4), 1));
+        let two = ["--check", "--threads=4", "--sessions=2"];
+        check(&two, None, (Some(4), Some(2), 2));
         // Never fewer than one thread per session.
-        assert_eq!(
-            (s.threads, s.engine.threads, s.engine.sessions),
-            (Some(2), Some(1), 3)
-        );
+        check(&["--check"], Some((2, 3)), (Some(2), Some(1), 3));
     }
 
     #[test]

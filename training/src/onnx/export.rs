@@ -366,7 +366,12 @@ pub fn build_model_proto(
     let batch_seq = g.node("Shape", &[INPUT_TOKENS], None, &[]);
     let seq_shape = |g: &mut GraphBuilder, name: &str, tail: &[i64]| {
         let tail = g.ints(name, tail);
-        g.node("Concat", &[&batch_seq, &tail], None, &[("axis", Attr::Int(0))])
+        g.node(
+            "Concat",
+            &[&batch_seq, &tail],
+            None,
+            &[("axis", Attr::Int(0))],
+        )
     };
     let cells_shape = seq_shape(&mut g, "const.model_dim", &[d as i64]);
     let qkv_shape = seq_shape(&mut g, "const.qkv_heads", &[3 * h, dk as i64]);
@@ -378,8 +383,8 @@ pub fn build_model_proto(
     let eps = config.layer_norm_eps;
     let last = model.layers.len() - 1;
     // `site` names the calibrated input range: a column subset of a layer shares its input.
-    let encoder_linear = |g: &mut GraphBuilder, site: &str, x: &str, l: &LinearParams| {
-        match &metadata.int8 {
+    let encoder_linear =
+        |g: &mut GraphBuilder, site: &str, x: &str, l: &LinearParams| match &metadata.int8 {
             None => Ok(linear(g, x, l)),
             Some(ranges) => {
                 let range = ranges.get(site).ok_or_else(|| {
@@ -387,8 +392,7 @@ pub fn build_model_proto(
                 })?;
                 Ok(linear_int8(g, x, l, range))
             }
-        }
-    };
+        };
     // Splits projected rows `[b·l, n·h·dk]` into n tensors `[b, h, l, dk]`.
     let heads = |g: &mut GraphBuilder, rows: &str, shape: &str, split: &str, n: usize| {
         let t = g.node("Reshape", &[rows, shape], None, &[]);
@@ -474,7 +478,11 @@ pub fn build_model_proto(
         Some(OUTPUT_TOPICS),
         &[("axis", Attr::Int(1))],
     );
-    let stage_logits = linear(&mut g, &p_topic, &LinearParams::read("stage", &model.stage)?);
+    let stage_logits = linear(
+        &mut g,
+        &p_topic,
+        &LinearParams::read("stage", &model.stage)?,
+    );
     g.node(
         "Softmax",
         &[&stage_logits],
