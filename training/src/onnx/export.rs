@@ -1,4 +1,7 @@
-//! The CORAL graph written as ONNX (IR 9, opset 17), mirroring [`CoralModel::forward`] op for op.
+//! The CORAL graph written as ONNX (IR 9, opset 17). It computes what [`CoralModel::forward`]
+//! computes (`tests/onnx_parity.rs` holds it to burn's outputs), laid out for ONNX Runtime:
+//! activations as rows `[batch·positions, d]`, and a last layer that projects only the [CLS]
+//! query.
 
 use std::collections::BTreeMap;
 use std::path::Path;
