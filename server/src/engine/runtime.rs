@@ -132,7 +132,8 @@ impl Provider {
 /// Graph rewrites that slow the CPU down. ONNX Runtime 1.31's CPU kernel for the fused
 /// `SkipLayerNormalization` takes 6× as long as the `Add` and `LayerNormalization` it replaces
 /// (3.2 ms against 0.5 ms on a [32, 64, 256] batch, one thread): left on, it cost 16 % of an
-/// int8 model's time on two cores. CUDA sessions keep the fusion.
+/// int8 model's time on two cores (`bench/ort_skip_layernorm.py` measures it again). CUDA
+/// sessions keep the fusion.
 const CPU_DISABLED_OPTIMIZERS: &str = "SkipLayerNormFusion";
 
 fn base_builder(env: &Environment, threads: Option<usize>) -> Result<SessionBuilder, EngineError> {
