@@ -75,8 +75,8 @@ pub fn featurize_cell(
         syntax::analyze(source, scope)
     };
     let code_lines = crate::notebook::Cell::code(source).code_lines();
-    let weak_label = if is_empty {
-        None
+    let (weak_label, called_stages) = if is_empty {
+        (None, StageSet::EMPTY)
     } else {
         seeds.label(&syntax, code_lines, markdown)
     };
@@ -85,7 +85,7 @@ pub fn featurize_cell(
         markdown_context,
         graph: CellGraph::build(&syntax, markdown),
         weak_label,
-        called_stages: seeds.called_stages(&syntax.calls),
+        called_stages,
         code_lines,
         syntax_nodes: syntax.total_nodes,
         has_imports: syntax.import_nodes > 0,

@@ -88,16 +88,6 @@ impl Serialize for StageSet {
     }
 }
 
-impl FromIterator<Stage> for StageSet {
-    fn from_iter<I: IntoIterator<Item = Stage>>(stages: I) -> Self {
-        let mut set = StageSet::EMPTY;
-        for stage in stages {
-            set.insert(stage);
-        }
-        set
-    }
-}
-
 impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -139,14 +139,6 @@ impl SeedTable {
         self.functions.get(qualified_name).copied()
     }
 
-    /// The stages of the seed functions among `calls` (qualified names).
-    pub fn called_stages<'a>(&self, calls: impl IntoIterator<Item = &'a String>) -> StageSet {
-        calls
-            .into_iter()
-            .filter_map(|call| self.seed_stage(call))
-            .collect()
-    }
-
     pub fn len(&self) -> usize {
         self.functions.len()
     }
@@ -166,13 +158,15 @@ impl SeedTable {
         all
     }
 
-    /// Applies the five heuristics to one analysed cell.
+    /// Applies the five heuristics to one analysed cell: the winning label, if a rule fires, and
+    /// the stages of every seed function the cell calls, whichever label won.
     pub fn label(
         &self,
         syntax: &CellSyntax,
         code_lines: usize,
         markdown: Option<&str>,
-    ) -> Option<WeakLabel> {
+    ) -> (Option<WeakLabel>, StageSet) {
+        let mut called = StageSet::EMPTY;
         let mut best: Option<WeakLabel> = None;
         let mut offer = |candidate: WeakLabel| {
             if best
@@ -192,6 +186,7 @@ impl SeedTable {
         }
         for call in &syntax.calls {
             if let Some(stage) = self.seed_stage(call) {
+                called.insert(stage);
                 offer(WeakLabel {
                     stage,
                     rule: WeakRule::Seed(call.clone()),
@@ -225,7 +220,7 @@ impl SeedTable {
                 }
             }
         }
-        best
+        (best, called)
     }
 }
 
@@ -241,6 +236,7 @@ mod tests {
         let lines = crate::notebook::Cell::code(code).code_lines();
         SeedTable::builtin()
             .label(&syntax, lines, markdown)
+            .0
             .map(|l| (l.stage, l.rule.to_string()))
     }
 
