@@ -37,7 +37,7 @@ struct Args {
     /// ONNX Runtime intra-op threads per session (default: as `--check` shares the threads).
     ort_threads: Option<usize>,
     batch_size: usize,
-    /// Default: as `--check` chooses ([`coral_server::cli::check_sessions`]).
+    /// Default: as `--check` chooses ([`coral_server::cli::share_threads`]).
     sessions: Option<usize>,
     device: EngineDevice,
     model: Option<PathBuf>,
@@ -218,16 +218,8 @@ fn main() {
             dir
         }
     });
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    let sessions = args
-        .sessions
-        .unwrap_or_else(|| coral_server::cli::check_sessions(threads));
-    let ort_threads = args
-        .ort_threads
-        .or_else(|| (sessions > 1).then(|| (threads / sessions).max(1)))
-        .or(args.threads);
+    let (sessions, session_threads) = coral_server::cli::share_threads(args.threads, args.sessions);
+    let ort_threads = args.ort_threads.or(session_threads);
     let config = EngineConfig {
         model_dir: Some(model_dir),
         device: args.device,

@@ -247,19 +247,7 @@ pub fn settings(cli: &Cli, file: Option<&LoadedConfig>, cwd: &Path) -> anyhow::R
             || config.device.is_some());
     let defaults = EngineConfig::default();
     let threads = cli.threads.or(config.threads).filter(|&t| t > 0);
-    let total_threads = threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    let sessions = cli
-        .sessions
-        .or(config.sessions)
-        .unwrap_or_else(|| check_sessions(total_threads))
-        .max(1);
-    let session_threads = if sessions > 1 {
-        Some((total_threads / sessions).max(1))
-    } else {
-        threads
-    };
+    let (sessions, session_threads) = share_threads(threads, cli.sessions.or(config.sessions));
     let engine = EngineConfig {
         model_dir,
         device,
@@ -309,10 +297,19 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// `--check`'s default number of ONNX Runtime sessions for `threads` threads: one per thread,
-/// at most 4 (each holds its own copy of the model and its activations).
-pub fn check_sessions(threads: usize) -> usize {
-    threads.clamp(1, 4)
+/// How `--check` shares `threads` (`None`: all cores) between ONNX Runtime sessions: returns
+/// the number of sessions and each one's intra-op threads. `sessions` defaults to one per
+/// thread, at most 4 (each holds its own copy of the model and its activations).
+pub fn share_threads(threads: Option<usize>, sessions: Option<usize>) -> (usize, Option<usize>) {
+    let total = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let sessions = sessions.unwrap_or_else(|| total.clamp(1, 4)).max(1);
+    if sessions > 1 {
+        (sessions, Some((total / sessions).max(1)))
+    } else {
+        (sessions, threads)
+    }
 }
 
 /// Runs the command line; returns the exit code.
