@@ -250,6 +250,27 @@ fn linear_int8(g: &mut GraphBuilder, x: &str, l: &LinearParams, range: (f32, f32
     out
 }
 
+/// Splits projected rows `[b·l, N·h·dk]` (reshaped by `shape` to `[b, l, N·h, dk]`) into N
+/// tensors `[b, h, l, dk]`.
+fn split_heads<const N: usize>(
+    g: &mut GraphBuilder,
+    rows: &str,
+    shape: &str,
+    split: &str,
+) -> [String; N] {
+    let t = g.node("Reshape", &[rows, shape], None, &[]);
+    let t = g.node(
+        "Transpose",
+        &[&t],
+        None,
+        &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
+    );
+    let outs: [String; N] = std::array::from_fn(|_| g.fresh("heads"));
+    let refs: Vec<&str> = outs.iter().map(String::as_str).collect();
+    g.node_multi("Split", &[&t, split], &refs, &[("axis", Attr::Int(1))]);
+    outs
+}
+
 fn layer_norm(
     g: &mut GraphBuilder,
     name: &str,
@@ -396,20 +417,6 @@ pub fn build_model_proto(
                 Ok(linear_int8(g, x, l, range))
             }
         };
-    // Splits projected rows `[b·l, n·h·dk]` into n tensors `[b, h, l, dk]`.
-    let heads = |g: &mut GraphBuilder, rows: &str, shape: &str, split: &str, n: usize| {
-        let t = g.node("Reshape", &[rows, shape], None, &[]);
-        let t = g.node(
-            "Transpose",
-            &[&t],
-            None,
-            &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
-        );
-        let outs: Vec<String> = (0..n).map(|_| g.fresh("heads")).collect();
-        let refs: Vec<&str> = outs.iter().map(String::as_str).collect();
-        g.node_multi("Split", &[&t, split], &refs, &[("axis", Attr::Int(1))]);
-        outs
-    };
     let mut x = g.node("Reshape", &[&x, &rows_shape], None, &[]);
     for (i, layer) in model.layers.iter().enumerate() {
         let p = format!("layers.{i}");
@@ -418,9 +425,7 @@ pub fn build_model_proto(
         // The last layer only computes the [CLS] row: its queries come from [CLS] alone.
         let (q, k, v, residual, mask) = if i == last {
             let kv = encoder_linear(&mut g, &site, &x, &qkv.columns(d..3 * d, "kv"))?;
-            let [k, v]: [String; 2] = heads(&mut g, &kv, &kv_shape, &split2, 2)
-                .try_into()
-                .map_err(|_| ExportError::Mismatch("split of keys and values".into()))?;
+            let [k, v] = split_heads(&mut g, &kv, &kv_shape, &split2);
             let cells = g.node("Reshape", &[&x, &cells_shape], None, &[]);
             let cls = g.node("Slice", &[&cells, &start0, &end1, &one_axis], None, &[]);
             let cls = g.node("Reshape", &[&cls, &rows_shape], None, &[]);
@@ -429,9 +434,7 @@ pub fn build_model_proto(
             (q, k, v, cls, mask_cls.clone())
         } else {
             let qkv = encoder_linear(&mut g, &site, &x, &qkv)?;
-            let [q, k, v]: [String; 3] = heads(&mut g, &qkv, &qkv_shape, &split3, 3)
-                .try_into()
-                .map_err(|_| ExportError::Mismatch("split of queries, keys and values".into()))?;
+            let [q, k, v] = split_heads(&mut g, &qkv, &qkv_shape, &split3);
             (q, k, v, x.clone(), mask.clone())
         };
         let q = g.node("Mul", &[&q, &scale], None, &[]);
