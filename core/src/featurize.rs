@@ -1,6 +1,7 @@
 //! The featurizer: a notebook in, one [`CellFeatures`] per code cell out. Training and serving
 //! both call [`featurize_notebook`]; there is no other implementation.
 
+use crate::dataflow::CellFlow;
 use crate::graph::CellGraph;
 use crate::notebook::{CellKind, Notebook};
 use crate::scope::Scope;
@@ -21,6 +22,8 @@ pub struct CellFeatures {
     pub calls: Vec<String>,
     /// The weak label and the rule that fired, if any rule did.
     pub weak_label: Option<WeakLabel>,
+    /// What the cell does with the notebook's typed values (the data-flow pass).
+    pub flow: CellFlow,
     /// Stages of the seed functions among `calls`, whichever label won (findings use them).
     pub called_stages: StageSet,
     /// Lines that are neither blank nor only a comment.
@@ -85,6 +88,7 @@ pub fn featurize_cell(
         markdown_context,
         graph: CellGraph::build(&syntax, markdown),
         weak_label,
+        flow: syntax.flow,
         called_stages,
         code_lines,
         syntax_nodes: syntax.total_nodes,

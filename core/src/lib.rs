@@ -7,6 +7,7 @@
 //! calls, weak label) → [`CellGraph::encode`] with a [`Vocab`] → [`ModelInput`] for the model;
 //! stages of all cells → [`metrics::check`] → summary and findings.
 
+pub mod dataflow;
 pub mod featurize;
 pub mod graph;
 pub mod input;
@@ -14,12 +15,14 @@ pub mod magics;
 pub mod metrics;
 pub mod notebook;
 pub mod scope;
+pub mod sequence;
 pub mod stage;
 pub mod subtokens;
 pub mod syntax;
 pub mod vocab;
 pub mod weak;
 
+pub use dataflow::{CellFlow, KindSet, ValueKind};
 pub use featurize::{featurize_cell, featurize_notebook, CellFeatures};
 pub use graph::{CellGraph, EncodeOptions};
 pub use input::ModelInput;
@@ -28,10 +31,11 @@ pub use metrics::{
 };
 pub use notebook::{Cell, CellKind, CorpusRecord, Notebook, NotebookError};
 pub use scope::Scope;
+pub use sequence::{Transitions, TransitionsError};
 pub use stage::{Stage, StageSet};
 pub use vocab::Vocab;
-pub use weak::{SeedTable, WeakLabel, WeakRule};
+pub use weak::{FlowRule, SeedTable, WeakLabel, WeakRule};
 
 /// Changes whenever the featurizer's output for some input changes. A model records the
 /// version it was trained with; the server refuses a model built for another version.
-pub const FEATURIZER_VERSION: &str = "coral-features-1";
+pub const FEATURIZER_VERSION: &str = "coral-features-2";

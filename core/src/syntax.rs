@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use tree_sitter::{Node, Parser, Tree, TreeCursor};
 
+use crate::dataflow::{self, CellFlow};
 use crate::magics::{self, Preprocessed};
 use crate::scope::{Scope, MAX_CHAIN};
 use crate::subtokens;
@@ -18,6 +19,8 @@ const TEXT_VALUE_CAP: usize = 4;
 const NAME_VALUE_CAP: usize = 6;
 /// Value subtokens kept per node in all.
 const NODE_VALUE_CAP: usize = 12;
+/// Data-flow kind tokens a node may hold beyond [`NODE_VALUE_CAP`].
+const NODE_KIND_CAP: usize = 2;
 /// Positions (kind tokens and values) kept per cell; the model window is far smaller, the rest
 /// is only counted.
 pub const MAX_STORED_POSITIONS: usize = 4096;
@@ -57,6 +60,8 @@ pub struct CellSyntax {
     pub has_error: bool,
     /// `IPython` magic / shell / help lines.
     pub magics: usize,
+    /// What the cell does with the notebook's typed values (the data-flow pass).
+    pub flow: CellFlow,
 }
 
 fn kind_tokens() -> &'static [&'static str] {
@@ -172,6 +177,8 @@ struct Walker<'a> {
     stored_positions: usize,
     /// A node was dropped for space: later nodes are only counted.
     full: bool,
+    /// Each identifier's start byte and the node its subtokens went to.
+    identifier_owners: Vec<(usize, u32)>,
 }
 
 /// Walks one cell, updating `scope` with its imports and bindings.
@@ -209,11 +216,15 @@ pub fn analyze(source: &str, scope: &mut Scope) -> CellSyntax {
         out: CellSyntax::default(),
         stored_positions: 0,
         full: false,
+        identifier_owners: Vec::new(),
     };
     walker.out.has_error = tree.root_node().has_error();
     walker.out.magics = pre.magic_lines.len();
     walker.statement_facts(tree.root_node());
     walker.walk(&mut tree.walk(), scope);
+    let typed = dataflow::analyze(tree.root_node(), source, scope);
+    walker.out.flow = typed.flow;
+    walker.add_kind_tokens(&typed.name_kinds);
     walker.out
 }
 
@@ -356,7 +367,32 @@ impl Walker<'_> {
         id
     }
 
+    /// Each identifier that holds a typed value gives its node that kind's token (once).
+    fn add_kind_tokens(&mut self, name_kinds: &std::collections::HashMap<usize, dataflow::ValueKind>) {
+        for &(byte, target) in &self.identifier_owners {
+            let Some(kind) = name_kinds.get(&byte) else {
+                continue;
+            };
+            let Some(slot) = self.out.nodes.get_mut(target as usize) else {
+                continue;
+            };
+            let token = kind.token();
+            if slot.values.iter().any(|v| v == token)
+                || slot.values.len() >= NODE_VALUE_CAP + NODE_KIND_CAP
+                || self.stored_positions >= MAX_STORED_POSITIONS
+            {
+                continue;
+            }
+            slot.values.push(token.to_owned());
+            self.stored_positions += 1;
+            self.out.total_positions += 1;
+        }
+    }
+
     fn add_value(&mut self, target: u32, node: Node<'_>) {
+        if node.kind() == "identifier" {
+            self.identifier_owners.push((node.start_byte(), target));
+        }
         let mut values = Vec::new();
         match node.kind() {
             "identifier" => {

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::dataflow::{CellFlow, KindSet, ValueKind};
 use crate::stage::{Stage, StageSet};
 use crate::syntax::CellSyntax;
 
@@ -28,6 +29,97 @@ pub enum WeakRule {
     OneLineExpression,
     /// Short markdown context containing this phrase.
     Markdown(String),
+    /// A data-flow rule: what the cell does with the notebook's typed values.
+    Flow(FlowRule),
+}
+
+/// The weak rules that read the data-flow pass ([`crate::dataflow`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlowRule {
+    /// Fits or compiles a model (rubric: "`fit`, training loops, compiling a Keras model").
+    Fit,
+    /// Binds a newly constructed model (rubric: "constructing estimators / networks").
+    ConstructModel,
+    /// Shows, prints or plots predictions, scores, a history or a fitted model's attributes
+    /// (rubric: "inspecting a fitted model's coefficients or predictions", "learning curves").
+    ShowEvaluation,
+    /// Shows data and binds nothing for later cells but figures (rubric: "displaying a
+    /// DataFrame or variable").
+    ShowData,
+    /// Only transforms data for later cells: binds or changes data, shows nothing.
+    Transform,
+    /// Every statement sets up the environment (rubric: "plotting style / `rcParams` /
+    /// `pd.set_option`, `warnings.filterwarnings`, random seeds, defining constants and paths").
+    Setup,
+}
+
+impl FlowRule {
+    pub const ALL: [FlowRule; 6] = [
+        FlowRule::Fit,
+        FlowRule::ConstructModel,
+        FlowRule::ShowEvaluation,
+        FlowRule::ShowData,
+        FlowRule::Transform,
+        FlowRule::Setup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowRule::Fit => "flow:fit",
+            FlowRule::ConstructModel => "flow:construct-model",
+            FlowRule::ShowEvaluation => "flow:show-evaluation",
+            FlowRule::ShowData => "flow:show-data",
+            FlowRule::Transform => "flow:transform",
+            FlowRule::Setup => "flow:setup",
+        }
+    }
+
+    pub fn stage(self) -> Stage {
+        match self {
+            FlowRule::Fit | FlowRule::ConstructModel => Stage::Model,
+            FlowRule::ShowEvaluation => Stage::Evaluate,
+            FlowRule::ShowData => Stage::Explore,
+            FlowRule::Transform => Stage::Wrangle,
+            FlowRule::Setup => Stage::Import,
+        }
+    }
+
+    /// The flow rules that fire on a cell.
+    pub fn fired(flow: &CellFlow) -> impl Iterator<Item = FlowRule> + '_ {
+        FlowRule::ALL.into_iter().filter(move |rule| rule.fires(flow))
+    }
+
+    fn fires(self, flow: &CellFlow) -> bool {
+        let evaluation = KindSet::EVALUATION;
+        let for_later = KindSet::of(&[ValueKind::Data, ValueKind::Transformer]);
+        let not_data = KindSet::of(&[
+            ValueKind::Model,
+            ValueKind::Fitted,
+            ValueKind::Predictions,
+            ValueKind::Score,
+            ValueKind::History,
+        ]);
+        let looked_at = KindSet::of(&[ValueKind::Data, ValueKind::Figure]);
+        match self {
+            FlowRule::Fit => flow.fits,
+            FlowRule::ConstructModel => flow.bound.contains(ValueKind::Model),
+            FlowRule::ShowEvaluation => flow.shown.intersects(evaluation),
+            FlowRule::ShowData => {
+                flow.displays
+                    && flow.shown.contains(ValueKind::Data)
+                    && flow.shown.is_subset(looked_at)
+                    && flow.bound.is_subset(KindSet::of(&[ValueKind::Figure]))
+                    && !flow.mutates_data
+            }
+            FlowRule::Transform => {
+                !flow.displays
+                    && !flow.fits
+                    && (flow.mutates_data || flow.bound.intersects(for_later))
+                    && !flow.bound.intersects(not_data)
+            }
+            FlowRule::Setup => flow.setup_only,
+        }
+    }
 }
 
 impl fmt::Display for WeakRule {
@@ -37,6 +129,7 @@ impl fmt::Display for WeakRule {
             WeakRule::Seed(name) => write!(f, "seed:{name}"),
             WeakRule::OneLineExpression => f.write_str("one-line-expression"),
             WeakRule::Markdown(phrase) => write!(f, "markdown:{phrase}"),
+            WeakRule::Flow(rule) => f.write_str(rule.as_str()),
         }
     }
 }
@@ -193,7 +286,15 @@ impl SeedTable {
                 });
             }
         }
-        if code_lines == 1 && syntax.single_expression {
+        for rule in FlowRule::fired(&syntax.flow) {
+            offer(WeakLabel {
+                stage: rule.stage(),
+                rule: WeakRule::Flow(rule),
+            });
+        }
+        // A one-line expression shows its value only when it has one we can name: `df.head()`,
+        // `df.shape`, `acc`; not `df.to_csv(path)` or a helper call of unknown result.
+        if code_lines == 1 && syntax.single_expression && syntax.flow.displays {
             offer(WeakLabel {
                 stage: Stage::Explore,
                 rule: WeakRule::OneLineExpression,
@@ -270,10 +371,15 @@ mod tests {
             Some((Stage::Import, "import-share".into()))
         );
         assert_eq!(
-            label("df.head()", None),
+            label("df.shape", None),
             Some((Stage::Explore, "one-line-expression".into()))
         );
-        assert_eq!(label("x = 1", None), None);
+        // A call of unknown result may show nothing (`save(df)`): no one-line label.
+        assert_eq!(label("save(results)", None), None);
+        assert_eq!(
+            label("x = 1", None),
+            Some((Stage::Import, "flow:setup".into()))
+        );
         assert_eq!(
             label(
                 "from sklearn.svm import SVC\nclf = SVC()\nclf.fit(X_train, y_train)\nplt.show()",
@@ -283,7 +389,7 @@ mod tests {
         );
         assert_eq!(
             label(
-                "model.fit(X, y)\nscores = run(model)",
+                "scores = run(model)",
                 Some("## Random forest")
             ),
             Some((Stage::Model, "markdown:random forest".into()))

@@ -131,6 +131,25 @@ fixture_snapshots! {
     example_sales => "examples/sales_exploration.ipynb",
     example_regression => "examples/regression_no_eval.ipynb",
     example_percent => "examples/percent_script.py",
+    dataflow_rules => "fixtures/notebooks/dataflow_rules.ipynb",
+}
+
+/// Per cell: the weak label and the data-flow facts it was read from.
+#[test]
+fn dataflow_rules_snapshot() {
+    let notebook = load("fixtures/notebooks/dataflow_rules.ipynb").unwrap_or_else(|e| panic!("{e}"));
+    let features = featurize_notebook(&notebook, &SeedTable::builtin());
+    let mut out = String::new();
+    for cell in &features {
+        let label = cell
+            .weak_label
+            .as_ref()
+            .map_or("-".to_owned(), |l| format!("{} ({})", l.stage, l.rule));
+        let flow = serde_json::to_string(&cell.flow).unwrap_or_default();
+        let _ = writeln!(out, "cell {:>2} {label}
+  {flow}", cell.index);
+    }
+    insta::assert_snapshot!(out);
 }
 
 #[test]
