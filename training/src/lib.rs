@@ -22,7 +22,10 @@ pub mod samples_file;
 pub mod schedule;
 pub mod split;
 pub mod synthetic;
+pub mod temperature;
 pub mod train;
+pub mod transitions;
+pub mod weak_report;
 
 pub use config::{DeviceChoice, OptimizerConfig, TrainConfig};
 pub use loss::{LossConfig, LossWeights};

@@ -166,6 +166,14 @@ enum Command {
         /// With int8: at most this many cells calibrate.
         #[arg(long, default_value_t = 20_000)]
         calibration_cells: usize,
+        /// Fit a temperature for the stage probabilities on the weak-label validation cells
+        /// of this samples file (the run's own split; no expert labels) and fold it into the
+        /// stage head.
+        #[arg(long)]
+        temperature_samples: Option<PathBuf>,
+        /// Use this temperature instead of fitting one.
+        #[arg(long, conflicts_with = "temperature_samples")]
+        temperature: Option<f64>,
     },
     /// Accuracy, macro-F1, per-class scores and confusion matrix on a labelled cell file,
     /// beside the expert-heuristics and majority baselines.
@@ -205,6 +213,30 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Weak-label report: each rule's coverage of the corpus and precision on a labelled file,
+    /// the weak labels' stage mix, and a confusion table of the rules against the labels.
+    WeakReport {
+        #[command(flatten)]
+        corpus: CorpusArgs,
+        /// Labelled cells to measure precision on (checking only: never tune rules to it).
+        #[arg(long)]
+        labels: PathBuf,
+        /// Also write the report as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Estimate the notebook-sequence HMM (`transitions.json` beside the model) from the corpus
+    /// as the model labels it, choosing its strength on held-out notebooks' weak labels.
+    Transitions {
+        #[command(flatten)]
+        corpus: CorpusArgs,
+        /// Model folder (coral.onnx + vocab.json); transitions.json is written into it.
+        #[arg(long, default_value = "models")]
+        model: PathBuf,
+        /// Share of notebooks held out to choose the strength (by notebook hash).
+        #[arg(long, default_value_t = 0.05)]
+        validation_fraction: f64,
+    },
     /// Print the default training configuration as JSON.
     DefaultConfig,
 }
@@ -230,6 +262,8 @@ struct OnnxModel {
     vocab: coral_core::Vocab,
     options: EncodeOptions,
     source: serde_json::Value,
+    /// `transitions.json` beside the model, when there is one.
+    sequence: Option<coral_core::Transitions>,
 }
 
 impl OnnxModel {
@@ -250,11 +284,23 @@ impl OnnxModel {
             "featurizer_version": meta.get("coral.featurizer_version"),
             "vocab_sha256": meta.get("coral.vocab_sha256"),
         });
+        let transitions = dir.join("transitions.json");
+        let sequence = if transitions.is_file() {
+            let text = std::fs::read_to_string(&transitions)
+                .with_context(|| format!("reading {}", transitions.display()))?;
+            Some(
+                coral_core::Transitions::from_json(&text)
+                    .with_context(|| format!("{}", transitions.display()))?,
+            )
+        } else {
+            None
+        };
         Ok(OnnxModel {
             session,
             vocab,
             options: EncodeOptions { max_len, markdown },
             source,
+            sequence,
         })
     }
 
@@ -276,6 +322,35 @@ impl OnnxModel {
         }
         Ok(probs)
     }
+}
+
+/// Temperature scaling fitted on the weak labels of the run's validation notebooks.
+fn fit_temperature(
+    model: &coral_training::model::CoralModel,
+    cfg: &TrainConfig,
+    samples: &Path,
+    device: &burn::prelude::Device,
+) -> Result<f64> {
+    use coral_training::split::is_validation;
+    const MAX_CELLS: usize = 20_000;
+    let (_, cells) = samples_file::read_label_set(samples, "builtin")
+        .with_context(|| format!("reading {}", samples.display()))?;
+    let held_out: Vec<(&coral_core::ModelInput, Stage)> = cells
+        .iter()
+        .filter(|s| is_validation(s.notebook, cfg.validation_fraction, cfg.seed))
+        .filter_map(|s| Some((&s.input, s.label?)))
+        .collect();
+    let step = held_out.len().div_ceil(MAX_CELLS).max(1);
+    let held_out: Vec<_> = held_out.into_iter().step_by(step).collect();
+    let inputs: Vec<&coral_core::ModelInput> = held_out.iter().map(|(i, _)| *i).collect();
+    let labels: Vec<Stage> = held_out.iter().map(|(_, l)| *l).collect();
+    let probs = coral_training::eval::predict(model, &inputs, cfg.model.max_len, 64, device);
+    let t = coral_training::temperature::fit(&probs, &labels);
+    eprintln!(
+        "temperature {t:.3}, fitted on {} weak-labelled validation cells",
+        labels.len()
+    );
+    Ok(t)
 }
 
 fn read_config(path: &Path) -> Result<TrainConfig> {
@@ -316,6 +391,24 @@ fn main() -> Result<()> {
                 vocab.len(),
                 vocab.sha256()
             );
+        }
+        Command::WeakReport {
+            corpus,
+            labels,
+            json,
+        } => {
+            let seeds = pipeline::seed_table(corpus.seeds.as_deref())?;
+            let report = pipeline::weak_report(
+                &labels,
+                &corpus.corpus,
+                (corpus.stride, corpus.limit),
+                &seeds,
+            )?;
+            print!("{}", report.render());
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
         }
         Command::Stats {
             corpus,
@@ -521,6 +614,8 @@ fn main() -> Result<()> {
             weights,
             calibration,
             calibration_cells,
+            temperature_samples,
+            temperature,
         } => {
             let cfg = read_config(&run.join(CONFIG_FILE))?;
             let vocab = pipeline::read_vocab(&vocab.unwrap_or_else(|| run.join(RUN_VOCAB_FILE)))?;
@@ -575,6 +670,10 @@ fn main() -> Result<()> {
                         Ok(ranges)
                     })
                     .transpose()?,
+                temperature: match (&temperature_samples, temperature) {
+                    (Some(path), _) => Some(fit_temperature(&model, &cfg, path, &device)?),
+                    (None, t) => t,
+                },
                 ..ExportMetadata::default()
             };
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
@@ -651,11 +750,13 @@ fn main() -> Result<()> {
                     majority,
                     &name,
                     Some(&mut predict),
+                    None,
                 )?
             } else if let Some(dir) = model {
                 let mut onnx = OnnxModel::load(&dir)?;
                 let options = onnx.options;
                 let vocab = onnx.vocab.clone();
+                let sequence = onnx.sequence.clone();
                 let mut predict = |inputs: &[&coral_core::ModelInput]| onnx.predict(inputs);
                 let name = format!("CORAL ({})", dir.display());
                 pipeline::eval(
@@ -667,6 +768,7 @@ fn main() -> Result<()> {
                     majority,
                     &name,
                     Some(&mut predict),
+                    sequence.as_ref(),
                 )?
             } else {
                 pipeline::eval(
@@ -678,6 +780,7 @@ fn main() -> Result<()> {
                     majority,
                     "",
                     None,
+                    None,
                 )?
             };
             println!(
@@ -685,10 +788,60 @@ fn main() -> Result<()> {
                 report.cells, report.missing_cells
             );
             print!("{}", coral_training::labels::render_table(&report.scores));
+            if let Some(calibration) = &report.calibration {
+                print!("\n{}", calibration.render());
+            }
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+        }
+        Command::Transitions {
+            corpus,
+            model,
+            validation_fraction,
+        } => {
+            let mut onnx = OnnxModel::load(&model)?;
+            let seeds = pipeline::seed_table(corpus.seeds.as_deref())?;
+            let notebooks = pipeline::load_corpus(&corpus.corpus, (corpus.stride, corpus.limit))?;
+            let features = coral_training::corpus::featurize_corpus(&notebooks, &seeds);
+            let bar = indicatif::ProgressBar::new(features.len() as u64);
+            let mut labelled = Vec::with_capacity(features.len());
+            for (nb, cells) in notebooks.notebooks.iter().zip(&features) {
+                bar.inc(1);
+                let inputs: Vec<coral_core::ModelInput> = cells
+                    .iter()
+                    .filter(|c| !c.is_empty)
+                    .map(|c| c.graph.encode(&onnx.vocab, onnx.options))
+                    .collect();
+                let refs: Vec<&coral_core::ModelInput> = inputs.iter().collect();
+                let mut predicted = onnx.predict(&refs)?.into_iter();
+                let probs = cells
+                    .iter()
+                    .map(|c| if c.is_empty { None } else { predicted.next() })
+                    .collect();
+                labelled.push(coral_training::transitions::LabelledNotebook {
+                    key: coral_training::corpus::notebook_key(&nb.id),
+                    cells,
+                    probs,
+                });
+            }
+            bar.finish_and_clear();
+            let (table, scores) = coral_training::transitions::estimate(
+                &labelled,
+                validation_fraction,
+                TrainConfig::default().seed,
+            );
+            for s in &scores {
+                eprintln!(
+                    "strength {:.2}: weak-label agreement {:.4} on {} held-out cells",
+                    s.strength, s.agreement, s.weak_labelled
+                );
+            }
+            let path = model.join("transitions.json");
+            std::fs::write(&path, table.to_json())
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} (strength {})", path.display(), table.strength);
         }
         Command::Reference { corpus, model, out } => {
             let mut onnx = OnnxModel::load(&model)?;

@@ -165,12 +165,60 @@ pub struct EvalReport {
     pub missing_cells: usize,
     pub majority_stage: Stage,
     pub scores: Vec<Scores>,
+    /// How well the model's top probability matches its accuracy (with a model).
+    pub calibration: Option<CalibrationReport>,
+}
+
+/// Expected calibration error and the reliability diagram's bins.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CalibrationReport {
+    pub ece: f64,
+    pub mean_confidence: f64,
+    pub bins: Vec<crate::temperature::ReliabilityBin>,
+}
+
+impl CalibrationReport {
+    pub fn from_probs(probs: &[[f32; Stage::OUTPUTS]], truth: &[Stage]) -> CalibrationReport {
+        let mut confidence = Vec::with_capacity(probs.len());
+        let mut correct = Vec::with_capacity(probs.len());
+        for (p, t) in probs.iter().zip(truth) {
+            let five = crate::temperature::scaled(p, 1.0);
+            confidence.push(five.iter().copied().fold(0.0, f64::max));
+            correct.push(crate::eval::predicted_stage(p) == *t);
+        }
+        let (ece, bins) = crate::temperature::calibration(&confidence, &correct, 10);
+        CalibrationReport {
+            ece,
+            mean_confidence: confidence.iter().sum::<f64>() / confidence.len().max(1) as f64,
+            bins,
+        }
+    }
+
+    /// A text reliability diagram: one row per bin, accuracy as a bar, confidence marked.
+    pub fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = format!(
+            "calibration: ECE {:.3} (10 bins), mean confidence {:.3}\n",
+            self.ece, self.mean_confidence
+        );
+        for bin in self.bins.iter().filter(|b| b.cells > 0) {
+            let bar = "#".repeat((bin.accuracy * 40.0).round() as usize);
+            let _ = writeln!(
+                out,
+                "  {:.1}-{:.1} {:>5} cells  conf {:.3}  acc {:.3}  {bar}",
+                bin.lower, bin.upper, bin.cells, bin.mean_confidence, bin.accuracy
+            );
+        }
+        out
+    }
 }
 
 /// The expert-labelled cells of a labels file, found in the corpus and featurised.
 pub struct LabelledCells {
     pub truth: Vec<Stage>,
     pub cells: Vec<coral_core::CellFeatures>,
+    /// The notebook of each cell.
+    pub notebooks: Vec<String>,
     /// The weak label of each cell under the paper's seed table alone.
     pub paper_labels: Vec<Option<Stage>>,
     pub missing: usize,
@@ -218,12 +266,38 @@ pub fn labelled_cells(
     Ok(LabelledCells {
         truth: found.iter().map(|(l, _)| l.stage).collect(),
         cells: found.iter().map(|(_, c)| (*c).clone()).collect(),
+        notebooks: found.iter().map(|(l, _)| l.notebook.clone()).collect(),
         paper_labels: paper_found
             .iter()
             .map(|(_, c)| c.weak_label.as_ref().map(|l| l.stage))
             .collect(),
         missing: missing.len(),
     })
+}
+
+/// The sequence HMM over each notebook's cells in notebook order, as the server runs it
+/// (every non-empty code cell of a labelled notebook is labelled, so these are its cells).
+fn smooth_by_notebook(
+    table: &coral_core::Transitions,
+    labelled: &LabelledCells,
+    probs: &[[f32; Stage::OUTPUTS]],
+) -> Vec<[f32; Stage::OUTPUTS]> {
+    let mut by_notebook: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, nb) in labelled.notebooks.iter().enumerate() {
+        by_notebook.entry(nb.as_str()).or_default().push(i);
+    }
+    let mut out = probs.to_vec();
+    for members in by_notebook.values_mut() {
+        members.sort_by_key(|&i| labelled.cells[i].index);
+        let cells: Vec<Option<[f32; Stage::OUTPUTS]>> =
+            members.iter().map(|&i| Some(probs[i])).collect();
+        for (&i, smoothed) in members.iter().zip(table.smooth(&cells)) {
+            if let Some(p) = smoothed {
+                out[i] = p;
+            }
+        }
+    }
+    out
 }
 
 /// `coral-train eval`: the model beside the heuristic and majority baselines on a labelled file.
@@ -238,20 +312,33 @@ pub fn eval(
     majority_stage: Stage,
     model_name: &str,
     predictor: Option<&mut Predictor<'_>>,
+    sequence: Option<&coral_core::Transitions>,
 ) -> Result<EvalReport> {
     let labelled = labelled_cells(labels_path, corpus, seeds)?;
     let truth = &labelled.truth;
     let cells: Vec<&coral_core::CellFeatures> = labelled.cells.iter().collect();
     let mut scores = Vec::new();
+    let mut calibration = None;
     if let (Some(predict), Some(vocab)) = (predictor, vocab) {
         let inputs: Vec<coral_core::ModelInput> = cells
             .iter()
             .map(|c| c.graph.encode(vocab, options))
             .collect();
         let refs: Vec<&coral_core::ModelInput> = inputs.iter().collect();
-        let probs = predict(&refs)?;
+        let mut probs = predict(&refs)?;
         let predicted: Vec<Stage> = probs.iter().map(crate::eval::predicted_stage).collect();
         scores.push(labels::score(model_name, truth, &predicted));
+        if let Some(table) = sequence {
+            probs = smooth_by_notebook(table, &labelled, &probs);
+            let predicted: Vec<Stage> =
+                probs.iter().map(crate::eval::predicted_stage).collect();
+            scores.push(labels::score(
+                &format!("{model_name} + sequence (strength {})", table.strength),
+                truth,
+                &predicted,
+            ));
+        }
+        calibration = Some(CalibrationReport::from_probs(&probs, truth));
     }
     let heuristic = labels::heuristic_predictions(&cells, 0x5EED);
     scores.push(labels::score(
@@ -290,5 +377,28 @@ pub fn eval(
         missing_cells: labelled.missing,
         majority_stage,
         scores,
+        calibration,
     })
+}
+
+/// `coral-train weak-report`: each weak rule's corpus coverage and dev precision.
+pub fn weak_report(
+    labels_path: &Path,
+    corpus: &Path,
+    sample: Sample,
+    seeds: &SeedTable,
+) -> Result<crate::weak_report::WeakReport> {
+    let labelled = labelled_cells(labels_path, corpus, seeds)?;
+    let dev: Vec<(Stage, &coral_core::CellFeatures)> = labelled
+        .truth
+        .iter()
+        .copied()
+        .zip(labelled.cells.iter())
+        .collect();
+    let corpus = load_corpus(corpus, sample)?;
+    let features = featurize_corpus(&corpus, seeds);
+    Ok(crate::weak_report::WeakReport::build(
+        features.iter().flatten(),
+        &dev,
+    ))
 }

@@ -40,6 +40,8 @@ use runtime::{Provider, SessionPool};
 pub const MODEL_FILE: &str = "coral.onnx";
 /// Vocabulary file name beside the model.
 pub const VOCAB_FILE: &str = "vocab.json";
+/// The notebook-sequence HMM beside the model (optional).
+pub const TRANSITIONS_FILE: &str = "transitions.json";
 /// Window used when the model does not record `coral.max_len`.
 pub const DEFAULT_MAX_LEN: usize = 160;
 /// Environment variable naming a model directory.
@@ -267,6 +269,8 @@ struct Loaded {
     pool: SessionPool,
     vocab: Vocab,
     encode: EncodeOptions,
+    /// Re-decodes each notebook's cells in sequence (`transitions.json`), when shipped.
+    sequence: Option<coral_core::Transitions>,
 }
 
 struct Inner {
@@ -371,6 +375,23 @@ fn load_model(config: &EngineConfig) -> Result<(Loaded, ModelInfo), EngineError>
         message: e.to_string(),
     })?;
 
+    let transitions_path = path.with_file_name(TRANSITIONS_FILE);
+    let sequence = if transitions_path.is_file() {
+        let text =
+            std::fs::read_to_string(&transitions_path).map_err(|source| EngineError::Io {
+                path: transitions_path.clone(),
+                source,
+            })?;
+        Some(
+            coral_core::Transitions::from_json(&text).map_err(|e| EngineError::Contract {
+                path: transitions_path.clone(),
+                message: e.to_string(),
+            })?,
+        )
+    } else {
+        None
+    };
+
     let env = runtime::environment(config.ort_library.as_deref())?;
     let (first, provider) = runtime::create_session(env, &path, config.device, config.threads)?;
     let meta = runtime::inspect(&first, &path)?;
@@ -443,6 +464,7 @@ fn load_model(config: &EngineConfig) -> Result<(Loaded, ModelInfo), EngineError>
                 max_len,
                 markdown: !meta.no_markdown,
             },
+            sequence,
         },
         info,
     ))
@@ -609,7 +631,15 @@ impl Engine {
         findings: &FindingsConfig,
     ) -> Vec<NotebookLabels> {
         let probs = match &self.inner.model {
-            Some(model) => self.infer(model, features),
+            Some(model) => {
+                let raw = self.infer(model, features);
+                match &model.sequence {
+                    // The cache holds each cell's own probabilities; the sequence pass is
+                    // re-run over the whole notebook on every call (microseconds).
+                    Some(table) => raw.iter().map(|cells| table.smooth(cells)).collect(),
+                    None => raw,
+                }
+            }
             None => vec![Vec::new(); features.len()],
         };
         features

@@ -200,4 +200,36 @@ mod tests {
         cache.featurize(&nb, &seeds, 2);
         assert_eq!(cache.misses, 12);
     }
+
+    #[test]
+    fn an_edit_retypes_only_the_cells_after_it() {
+        let seeds = SeedTable::builtin();
+        let mut cache = FeatureCache::default();
+        let mut nb = Notebook {
+            cells: vec![
+                Cell::code("import pandas as pd\nfrom sklearn.metrics import accuracy_score"),
+                Cell::code("df = pd.read_csv('a.csv')"),
+                Cell::code("pred = model.predict(X)"),
+                Cell::code("score = accuracy_score(y, pred)"),
+                Cell::code("score"),
+            ],
+        };
+        cache.featurize(&nb, &seeds, 1);
+        assert_eq!(cache.misses, 5);
+        // `score` is typed by cell 3: editing cell 3 re-types cells 3 and 4, never 0–2.
+        nb.cells[3].source = "score = 0.5".to_owned();
+        let out = cache.featurize(&nb, &seeds, 1);
+        assert_eq!(out, featurize_notebook(&nb, &seeds));
+        assert_eq!(cache.misses, 7, "cells 3 and 4 re-run");
+        assert_eq!(cache.hits, 3, "cells 0-2 kept");
+        assert_ne!(
+            out[4].weak_label.as_ref().map(|l| l.stage),
+            Some(coral_core::Stage::Evaluate),
+            "a literal is no score"
+        );
+        // An edit that leaves every kind as it was re-types nothing after it.
+        nb.cells[3].source = "score = 0.75".to_owned();
+        cache.featurize(&nb, &seeds, 1);
+        assert_eq!(cache.misses, 8, "only the edited cell re-runs");
+    }
 }

@@ -81,6 +81,10 @@ pub struct ExportMetadata {
     /// and stage heads stay float32. `None`: float32 throughout. Written as `coral.weights`.
     #[serde(default)]
     pub int8: Option<ActivationRanges>,
+    /// The stage head's logits are divided by this (temperature scaling, fitted on weak-label
+    /// validation cells); folded into its weights. Written as `coral.temperature`.
+    #[serde(default)]
+    pub temperature: Option<f64>,
 }
 
 impl ExportMetadata {
@@ -484,11 +488,15 @@ pub fn build_model_proto(
         Some(OUTPUT_TOPICS),
         &[("axis", Attr::Int(1))],
     );
-    let stage_logits = linear(
-        &mut g,
-        &p_topic,
-        &LinearParams::read("stage", &model.stage)?,
-    );
+    let mut stage = LinearParams::read("stage", &model.stage)?;
+    if let Some(t) = metadata.temperature.filter(|t| t.is_finite() && *t > 0.0) {
+        let scale = (1.0 / t) as f32;
+        stage.weight.iter_mut().for_each(|w| *w *= scale);
+        if let Some(bias) = &mut stage.bias {
+            bias.iter_mut().for_each(|b| *b *= scale);
+        }
+    }
+    let stage_logits = linear(&mut g, &p_topic, &stage);
     g.node(
         "Softmax",
         &[&stage_logits],
@@ -565,6 +573,9 @@ fn metadata_props(config: &ModelConfig, metadata: &ExportMetadata) -> Vec<String
     );
     if let Some(ranges) = &metadata.int8 {
         props.insert("coral.calibration_cells".into(), ranges.cells.to_string());
+    }
+    if let Some(t) = metadata.temperature {
+        props.insert("coral.temperature".into(), format!("{t:.4}"));
     }
     for (key, value) in [
         ("vocab_size", config.vocab_size.to_string()),
