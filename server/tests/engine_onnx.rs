@@ -234,3 +234,52 @@ fn committed_tiny_model_fits_todays_fixtures() {
         "the fixtures' vocabulary changed: CORAL_REGENERATE_TINY_MODEL=1 cargo test -p coral-server --test engine_onnx"
     );
 }
+
+/// `transitions.json` beside the model re-decodes each notebook's cells in order: a table that
+/// always stays in one stage makes every cell of a notebook agree; a broken table is refused
+/// with a reason naming the file.
+#[test]
+fn a_transitions_table_beside_the_model_re_decodes_each_notebook() {
+    if !common::ort_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    common::export_tiny_model(dir.path(), 43);
+    let nbs = notebooks();
+    let plain = Engine::try_load(&config_for(dir.path())).expect("model loads");
+    let before = plain.label_notebooks(&nbs);
+
+    let mut pairs = [[0u64; 5]; 5];
+    for (s, row) in pairs.iter_mut().enumerate() {
+        row[s] = 1_000_000_000;
+    }
+    let sticky = coral_core::Transitions::from_counts([1; 5], pairs, [0.2; 5], 1.0);
+    std::fs::write(dir.path().join("transitions.json"), sticky.to_json()).expect("write");
+    let smoothed = Engine::try_load(&config_for(dir.path())).expect("model loads");
+    let after = smoothed.label_notebooks(&nbs);
+    let mut changed = 0;
+    for (b, a) in before.iter().zip(&after) {
+        let stages: std::collections::BTreeSet<_> =
+            a.cells.iter().filter_map(|c| c.stage).collect();
+        assert!(stages.len() <= 1, "a sticky chain keeps one stage: {stages:?}");
+        changed += b
+            .cells
+            .iter()
+            .zip(&a.cells)
+            .filter(|(x, y)| match (x.probabilities, y.probabilities) {
+                (Some(p), Some(q)) => p.iter().zip(q).any(|(a, b)| (a - b).abs() > 1e-3),
+                _ => false,
+            })
+            .count();
+        for cell in a.cells.iter().filter_map(|c| c.probabilities) {
+            let sum: f32 = cell.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-4, "posteriors sum to {sum}");
+        }
+    }
+    assert!(changed > 0, "the sequence pass changed nothing");
+
+    std::fs::write(dir.path().join("transitions.json"), "{\"format\": \"x\"}").expect("write");
+    let err = Engine::try_load(&config_for(dir.path())).expect_err("refused");
+    let message = err.to_string();
+    assert!(message.contains("transitions.json"), "{message}");
+}
