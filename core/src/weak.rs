@@ -84,12 +84,8 @@ impl FlowRule {
         }
     }
 
-    /// The flow rules that fire on a cell.
-    pub fn fired(flow: &CellFlow) -> impl Iterator<Item = FlowRule> + '_ {
-        FlowRule::ALL.into_iter().filter(move |rule| rule.fires(flow))
-    }
-
-    fn fires(self, flow: &CellFlow) -> bool {
+    /// Whether this rule fires on a cell with this flow.
+    pub fn fires(self, flow: &CellFlow) -> bool {
         let evaluation = KindSet::EVALUATION;
         let for_later = KindSet::of(&[ValueKind::Data, ValueKind::Transformer]);
         let not_data = KindSet::of(&[
@@ -169,13 +165,15 @@ struct SeedFile {
 pub struct SeedTable {
     functions: HashMap<String, Stage>,
     phrases: Vec<(String, Stage)>,
+    /// Whether the data-flow rules (`flow:*`) take part; off for the paper's heuristics.
+    flow_rules: bool,
 }
 
 impl SeedTable {
     /// The table compiled into coral: the paper's seeds (`core/data/seeds.toml`) extended by
     /// seeds taken from library documentation (`core/data/seeds-docs.toml`).
     pub fn builtin() -> SeedTable {
-        let mut table = SeedTable::paper();
+        let mut table = Self::parse_builtin(PAPER_SEEDS);
         table.extend(Self::parse_builtin(DOCS_SEEDS));
         table
     }
@@ -183,7 +181,15 @@ impl SeedTable {
     /// The paper's seed table alone (Table V plus the reference implementation's three), for
     /// the ablation that trains without the documentation seeds.
     pub fn paper() -> SeedTable {
-        Self::parse_builtin(PAPER_SEEDS)
+        Self::parse_builtin(PAPER_SEEDS).without_flow_rules()
+    }
+
+    /// The same seeds without the data-flow rules (the heuristics before the data-flow pass),
+    /// for ablations.
+    #[must_use]
+    pub fn without_flow_rules(mut self) -> SeedTable {
+        self.flow_rules = false;
+        self
     }
 
     fn parse_builtin(text: &str) -> SeedTable {
@@ -191,6 +197,7 @@ impl SeedTable {
         SeedTable::from_toml(text).unwrap_or_else(|_| SeedTable {
             functions: HashMap::new(),
             phrases: Vec::new(),
+            flow_rules: true,
         })
     }
 
@@ -199,6 +206,7 @@ impl SeedTable {
         let mut table = SeedTable {
             functions: HashMap::new(),
             phrases: Vec::new(),
+            flow_rules: true,
         };
         for (stage, names) in file.seeds {
             let stage: Stage = stage
@@ -286,15 +294,21 @@ impl SeedTable {
                 });
             }
         }
-        for rule in FlowRule::fired(&syntax.flow) {
+        let flow_rules = if self.flow_rules {
+            FlowRule::ALL.as_slice()
+        } else {
+            &[]
+        };
+        for &rule in flow_rules.iter().filter(|r| r.fires(&syntax.flow)) {
             offer(WeakLabel {
                 stage: rule.stage(),
                 rule: WeakRule::Flow(rule),
             });
         }
-        // A one-line expression shows its value only when it has one we can name: `df.head()`,
-        // `df.shape`, `acc`; not `df.to_csv(path)` or a helper call of unknown result.
-        if code_lines == 1 && syntax.single_expression && syntax.flow.displays {
+        // With data flow, a one-line expression shows its value only when it has one we can
+        // name: `df.head()`, `df.shape`, `acc`; not `df.to_csv(path)` or a helper call of
+        // unknown result. The paper's rule (no data flow) takes every one-line expression.
+        if code_lines == 1 && syntax.single_expression && (!self.flow_rules || syntax.flow.displays) {
             offer(WeakLabel {
                 stage: Stage::Explore,
                 rule: WeakRule::OneLineExpression,
@@ -345,7 +359,7 @@ mod tests {
     fn builtin_table_has_paper_seeds_and_extras() {
         let table = SeedTable::from_toml(PAPER_SEEDS).expect("paper seeds parse");
         assert_eq!(table.len(), 39);
-        assert_eq!(SeedTable::paper(), table);
+        assert_eq!(SeedTable::paper(), table.clone().without_flow_rules());
         let docs = SeedTable::from_toml(DOCS_SEEDS).expect("documentation seeds parse");
         let builtin = SeedTable::builtin();
         assert_eq!(builtin.len(), table.len() + docs.len());

@@ -157,7 +157,7 @@ pub fn render_table(all: &[Scores]) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "{:<28} {:>6} {:>9} {:>9}",
+        "{:<36} {:>6} {:>9} {:>9}",
         "predictor", "cells", "accuracy", "macro-F1"
     );
     for stage in Stage::ALL {
@@ -167,7 +167,7 @@ pub fn render_table(all: &[Scores]) -> String {
     for s in all {
         let _ = write!(
             out,
-            "{:<28} {:>6} {:>8.1}% {:>9.3}",
+            "{:<36} {:>6} {:>8.1}% {:>9.3}",
             s.name,
             s.cells,
             s.accuracy * 100.0,

@@ -221,6 +221,8 @@ pub struct LabelledCells {
     pub notebooks: Vec<String>,
     /// The weak label of each cell under the paper's seed table alone.
     pub paper_labels: Vec<Option<Stage>>,
+    /// The weak label of each cell under the same seeds without the data-flow rules.
+    pub no_flow_labels: Vec<Option<Stage>>,
     pub missing: usize,
 }
 
@@ -263,11 +265,17 @@ pub fn labelled_cells(
     }
     let paper_by_id = featurize_by_id(&SeedTable::paper());
     let (paper_found, _) = labels::match_cells(&labelled, &paper_by_id);
+    let no_flow_by_id = featurize_by_id(&seeds.clone().without_flow_rules());
+    let (no_flow_found, _) = labels::match_cells(&labelled, &no_flow_by_id);
     Ok(LabelledCells {
         truth: found.iter().map(|(l, _)| l.stage).collect(),
         cells: found.iter().map(|(_, c)| (*c).clone()).collect(),
         notebooks: found.iter().map(|(l, _)| l.notebook.clone()).collect(),
         paper_labels: paper_found
+            .iter()
+            .map(|(_, c)| c.weak_label.as_ref().map(|l| l.stage))
+            .collect(),
+        no_flow_labels: no_flow_found
             .iter()
             .map(|(_, c)| c.weak_label.as_ref().map(|l| l.stage))
             .collect(),
@@ -345,6 +353,11 @@ pub fn eval(
         "expert heuristics (+random)",
         truth,
         &heuristic,
+    ));
+    scores.push(labels::score(
+        "heuristics, no data flow (+random)",
+        truth,
+        &labels::fill_at_random(&labelled.no_flow_labels, 0x5EED),
     ));
     scores.push(labels::score(
         "paper's seeds only (+random)",
