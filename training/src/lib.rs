@@ -5,6 +5,7 @@
 //! id) and a [`config::TrainConfig`], and writes a run folder. [`onnx::export_onnx`] turns the
 //! trained model into the artefact the server loads (DESIGN.md §5).
 
+pub mod baseline;
 pub mod batch;
 pub mod checkpoint;
 pub mod config;

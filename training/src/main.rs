@@ -237,6 +237,21 @@ enum Command {
         #[arg(long, default_value_t = 0.05)]
         validation_fraction: f64,
     },
+    /// The cheap baseline: logistic regression over bags of qualified calls, graph tokens,
+    /// markdown words and data-flow facts, trained on the same weak labels, scored on a
+    /// labelled file.
+    Baseline {
+        #[command(flatten)]
+        corpus: CorpusArgs,
+        /// Labelled cells to score on (checking only).
+        #[arg(long)]
+        labels: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        epochs: usize,
+        /// Also write the scores as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Print the default training configuration as JSON.
     DefaultConfig,
 }
@@ -793,6 +808,43 @@ fn main() -> Result<()> {
             }
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        Command::Baseline {
+            corpus,
+            labels,
+            epochs,
+            json,
+        } => {
+            let seeds = pipeline::seed_table(corpus.seeds.as_deref())?;
+            let defaults = TrainConfig::default();
+            let config = coral_training::baseline::BaselineConfig {
+                epochs,
+                ..Default::default()
+            };
+            let (scores, weak_accuracy, calibration) = pipeline::baseline(
+                &labels,
+                &corpus.corpus,
+                (corpus.stride, corpus.limit),
+                &seeds,
+                config,
+                defaults.validation_fraction,
+                defaults.seed,
+            )?;
+            println!("weak-label validation accuracy {:.1}%\n", 100.0 * weak_accuracy);
+            print!(
+                "{}",
+                coral_training::labels::render_table(std::slice::from_ref(&scores))
+            );
+            print!("\n{}", calibration.render());
+            if let Some(path) = json {
+                let value = serde_json::json!({
+                    "scores": scores,
+                    "weak_validation_accuracy": weak_accuracy,
+                    "calibration": calibration,
+                });
+                std::fs::write(&path, serde_json::to_string_pretty(&value)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
         }

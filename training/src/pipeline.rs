@@ -415,3 +415,64 @@ pub fn weak_report(
         &dev,
     ))
 }
+
+/// `coral-train baseline`: logistic regression on the corpus's weak labels (training
+/// notebooks), its weak-label accuracy on the validation notebooks, and its scores on a
+/// labelled file.
+pub fn baseline(
+    labels_path: &Path,
+    corpus: &Path,
+    sample: Sample,
+    seeds: &SeedTable,
+    config: crate::baseline::BaselineConfig,
+    validation_fraction: f64,
+    split_seed: u64,
+) -> Result<(Scores, f64, CalibrationReport)> {
+    use crate::baseline::{features, Baseline};
+    let notebooks = load_corpus(corpus, sample)?;
+    let featurized = featurize_corpus(&notebooks, seeds);
+    let (mut train, mut validation) = (Vec::new(), Vec::new());
+    for (nb, cells) in notebooks.notebooks.iter().zip(&featurized) {
+        let held_out = crate::split::is_validation(
+            crate::corpus::notebook_key(&nb.id),
+            validation_fraction,
+            split_seed,
+        );
+        for cell in cells.iter().filter(|c| !c.is_empty) {
+            let Some(label) = &cell.weak_label else {
+                continue;
+            };
+            let sample = (features(cell), label.stage);
+            if held_out {
+                validation.push(sample);
+            } else {
+                train.push(sample);
+            }
+        }
+    }
+    eprintln!(
+        "baseline: {} weak-labelled training cells, {} validation cells",
+        train.len(),
+        validation.len()
+    );
+    let model = Baseline::train(&train, config);
+    let right = validation
+        .iter()
+        .filter(|(x, s)| crate::eval::predicted_stage(&model.predict(x)) == *s)
+        .count();
+    let weak_accuracy = right as f64 / validation.len().max(1) as f64;
+    let labelled = labelled_cells(labels_path, corpus, seeds)?;
+    let probs: Vec<[f32; Stage::OUTPUTS]> = labelled
+        .cells
+        .iter()
+        .map(|c| model.predict(&features(c)))
+        .collect();
+    let predicted: Vec<Stage> = probs.iter().map(crate::eval::predicted_stage).collect();
+    let scores = labels::score(
+        "logistic regression (weak labels)",
+        &labelled.truth,
+        &predicted,
+    );
+    let calibration = CalibrationReport::from_probs(&probs, &labelled.truth);
+    Ok((scores, weak_accuracy, calibration))
+}
