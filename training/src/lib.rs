@@ -23,6 +23,7 @@ pub mod samples_file;
 pub mod schedule;
 pub mod split;
 pub mod synthetic;
+pub mod teacher;
 pub mod temperature;
 pub mod train;
 pub mod transitions;

@@ -94,6 +94,14 @@ enum Command {
         /// never train on it.
         #[arg(long)]
         labels: Option<PathBuf>,
+        /// Add the label set `self`: the built-in weak labels, and where no rule fires, the
+        /// logistic-regression teacher's stage when it is confident (self-training).
+        #[arg(long)]
+        teacher: bool,
+        /// With --teacher: the held-out weak-label precision the teacher's confident cells
+        /// must keep; the confidence threshold is the lowest that keeps it.
+        #[arg(long, default_value_t = 0.99)]
+        teacher_precision: f64,
         /// Where to write the samples (compact binary format).
         #[arg(long)]
         out: PathBuf,
@@ -563,6 +571,8 @@ fn main() -> Result<()> {
             max_len,
             no_markdown,
             labels,
+            teacher,
+            teacher_precision,
             out,
         } => {
             let vocab = pipeline::read_vocab(&vocab)?;
@@ -599,19 +609,31 @@ fn main() -> Result<()> {
             }
             let paper = coral_core::SeedTable::paper();
             let sample = (corpus.stride, corpus.limit);
-            let samples = pipeline::multi_label_samples(
+            let defaults = TrainConfig::default();
+            let teacher = teacher.then(|| coral_training::teacher::TeacherConfig {
+                validation_fraction: defaults.validation_fraction,
+                split_seed: defaults.seed,
+                target_precision: teacher_precision,
+                ..Default::default()
+            });
+            let (samples, report) = pipeline::multi_label_samples(
                 &corpus.corpus,
                 sample,
                 &[&builtin, &paper],
                 &vocab,
                 options,
+                teacher,
             )?;
-            let header = samples_file::SamplesHeader::new(
-                &vocab,
-                options,
-                &["builtin", "paper"],
-                samples.len(),
-            );
+            let mut sets = vec!["builtin", "paper"];
+            if let Some(report) = &report {
+                eprintln!("{}", report.render());
+                sets.push("self");
+                let path = out.with_extension("teacher.json");
+                std::fs::write(&path, serde_json::to_string_pretty(report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let header =
+                samples_file::SamplesHeader::new(&vocab, options, &sets, samples.len());
             samples_file::write(&out, &header, &samples)?;
             let labelled = |set: usize| samples.iter().filter(|s| s.labels[set].is_some()).count();
             eprintln!(

@@ -101,19 +101,23 @@ pub fn corpus_samples(
 }
 
 /// Like [`corpus_samples`], with one weak label per seed table (the inputs do not depend on
-/// the seeds, so they are encoded once).
+/// the seeds, so they are encoded once). With a teacher, a last column holds the
+/// self-training labels of the first table ([`crate::teacher`]).
 pub fn multi_label_samples(
     corpus: &Path,
     limit: Sample,
     seed_tables: &[&SeedTable],
     vocab: &Vocab,
     options: EncodeOptions,
-) -> Result<Vec<MultiLabelSample>> {
+    teacher: Option<crate::teacher::TeacherConfig>,
+) -> Result<(Vec<MultiLabelSample>, Option<crate::teacher::TeacherReport>)> {
     let corpus = load_corpus(corpus, limit)?;
     let Some((first, others)) = seed_tables.split_first() else {
         bail!("no seed table given");
     };
     let features = featurize_corpus(&corpus, first);
+    let self_training =
+        teacher.map(|config| crate::teacher::self_training_labels(&corpus, &features, config));
     let mut out: Vec<MultiLabelSample> = samples(&corpus, &features, vocab, options)
         .into_iter()
         .map(|s| MultiLabelSample {
@@ -141,10 +145,26 @@ pub fn multi_label_samples(
             );
         }
     }
+    let report = match self_training {
+        Some((labels, report)) => {
+            if labels.len() != out.len() {
+                bail!(
+                    "the teacher labelled {} cells of {}",
+                    labels.len(),
+                    out.len()
+                );
+            }
+            for (sample, label) in out.iter_mut().zip(labels) {
+                sample.labels.push(label);
+            }
+            Some(report)
+        }
+        None => None,
+    };
     if out.is_empty() {
         bail!("the corpus holds no non-empty code cells");
     }
-    Ok(out)
+    Ok((out, report))
 }
 
 pub fn read_vocab(path: &Path) -> Result<Vocab> {
