@@ -10,8 +10,6 @@ use crate::vocab::Vocab;
 pub const CLS_TOKEN: &str = "[CLS]";
 /// Markdown words kept per cell (the window is smaller still).
 pub const MAX_MARKDOWN_TOKENS: usize = 256;
-/// The paper's window (M).
-pub const DEFAULT_MAX_LEN: usize = 160;
 
 /// All positions of one cell before truncation to the window.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -40,7 +38,7 @@ pub struct EncodeOptions {
 impl Default for EncodeOptions {
     fn default() -> Self {
         EncodeOptions {
-            max_len: DEFAULT_MAX_LEN,
+            max_len: crate::artefact::DEFAULT_WINDOW,
             markdown: true,
         }
     }

@@ -7,6 +7,7 @@
 //! calls, weak label) → [`CellGraph::encode`] with a [`Vocab`] → [`ModelInput`] for the model;
 //! stages of all cells → [`metrics::check`] → summary and findings.
 
+pub mod artefact;
 pub mod dataflow;
 pub mod featurize;
 pub mod graph;
@@ -22,6 +23,7 @@ pub mod syntax;
 pub mod vocab;
 pub mod weak;
 
+pub use artefact::ModelMetadata;
 pub use dataflow::{CellFlow, KindSet, ValueKind};
 pub use featurize::{featurize_cell, featurize_notebook, CellFeatures};
 pub use graph::{CellGraph, EncodeOptions};

@@ -164,7 +164,7 @@ fn export_full_size(dir: &Path, notebooks: &[Notebook], weights: WeightPrecision
         int8,
         ..ExportMetadata::default()
     };
-    export_onnx(&model, &config, &metadata, &dir.join("coral.onnx")).expect("export");
+    export_onnx(&model, &config, &metadata, &dir.join(coral_core::artefact::MODEL_FILE)).expect("export");
     std::fs::write(dir.join("vocab.json"), vocab.to_json()).expect("vocab");
 }
 
@@ -205,7 +205,7 @@ fn main() {
     let temp = tempfile::tempdir().expect("temp dir");
     let model_dir = args.model.clone().unwrap_or_else(|| {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
-        if shipped.join("coral.onnx").is_file() && !args.random {
+        if shipped.join(coral_core::artefact::MODEL_FILE).is_file() && !args.random {
             shipped
         } else {
             let dir = args

@@ -3,7 +3,7 @@
 //! The boundary to the corpus side is [`train::train`]: it takes featurised cells
 //! ([`train::TrainSample`]: a [`coral_core::ModelInput`], an optional weak label and a notebook
 //! id) and a [`config::TrainConfig`], and writes a run folder. [`onnx::export_onnx`] turns the
-//! trained model into the artefact the server loads (DESIGN.md §5).
+//! trained model into the artefact the server loads (`coral_core::artefact`).
 
 pub mod baseline;
 pub mod batch;

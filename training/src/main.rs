@@ -67,7 +67,7 @@ enum Command {
         #[command(flatten)]
         corpus: CorpusArgs,
         /// Model window (positions, [CLS] included).
-        #[arg(long, default_value_t = 160)]
+        #[arg(long, default_value_t = coral_core::artefact::DEFAULT_WINDOW)]
         window: usize,
         /// Also write the statistics as JSON.
         #[arg(long)]
@@ -84,7 +84,7 @@ enum Command {
         vocab: PathBuf,
         /// Window the inputs are cut to ([CLS] included); a model with a smaller window cuts
         /// them further, identically.
-        #[arg(long, default_value_t = 160)]
+        #[arg(long, default_value_t = coral_core::artefact::DEFAULT_WINDOW)]
         max_len: usize,
         /// Leave markdown tokens out.
         #[arg(long)]
@@ -291,23 +291,21 @@ struct OnnxModel {
 
 impl OnnxModel {
     fn load(dir: &Path) -> Result<OnnxModel> {
-        let vocab = pipeline::read_vocab(&dir.join("vocab.json"))?;
-        let onnx = dir.join("coral.onnx");
+        use coral_core::artefact::{ModelMetadata, MODEL_FILE, TRANSITIONS_FILE, VOCAB_FILE};
+        let vocab = pipeline::read_vocab(&dir.join(VOCAB_FILE))?;
+        let onnx = dir.join(MODEL_FILE);
         let bytes = std::fs::read(&onnx).with_context(|| format!("reading {}", onnx.display()))?;
-        let meta = coral_training::onnx::read_metadata(&bytes);
+        let props = coral_training::onnx::read_metadata(&bytes);
+        let meta = ModelMetadata::from_props(props.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .with_context(|| format!("{}", onnx.display()))?;
         let session = OnnxSession::from_bytes(&bytes, 0)
             .with_context(|| format!("loading {}", onnx.display()))?;
-        let max_len: usize = meta
-            .get("coral.max_len")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(160);
-        let markdown = meta.get("coral.no_markdown").is_none_or(|v| v != "true");
         let source = serde_json::json!({
             "model": onnx.display().to_string(),
-            "featurizer_version": meta.get("coral.featurizer_version"),
-            "vocab_sha256": meta.get("coral.vocab_sha256"),
+            "featurizer_version": meta.featurizer_version,
+            "vocab_sha256": meta.vocab_sha256,
         });
-        let transitions = dir.join("transitions.json");
+        let transitions = dir.join(TRANSITIONS_FILE);
         let sequence = if transitions.is_file() {
             let text = std::fs::read_to_string(&transitions)
                 .with_context(|| format!("reading {}", transitions.display()))?;
@@ -321,7 +319,10 @@ impl OnnxModel {
         Ok(OnnxModel {
             session,
             vocab,
-            options: EncodeOptions { max_len, markdown },
+            options: EncodeOptions {
+                max_len: meta.window(),
+                markdown: !meta.no_markdown,
+            },
             source,
             sequence,
         })
@@ -714,7 +715,7 @@ fn main() -> Result<()> {
                 ..ExportMetadata::default()
             };
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let onnx = out.join("coral.onnx");
+            let onnx = out.join(coral_core::artefact::MODEL_FILE);
             export_onnx(&model, &cfg.model, &metadata, &onnx)
                 .with_context(|| format!("exporting {}", onnx.display()))?;
             std::fs::write(out.join("vocab.json"), vocab.to_json())

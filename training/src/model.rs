@@ -1,4 +1,4 @@
-//! The CORAL model (paper §IV, Appendix B/C; DESIGN.md §4) in burn.
+//! The CORAL model (paper §IV, Appendix B/C; the design notes in ../shared/DESIGN.md §4) in burn.
 //!
 //! Embedding (token + segment, optional learned position) → N post-LN transformer layers with
 //! graph-masked multi-head attention → z = output at [CLS] → `p_topic = softmax(W_topic z + b)`
@@ -71,7 +71,7 @@ impl Default for ModelConfig {
             layers: 4,
             ffn: 1024,
             topics: 50,
-            max_len: 160,
+            max_len: coral_core::artefact::DEFAULT_WINDOW,
             dropout: 0.1,
             position_embedding: false,
             layer_norm_eps: 1e-5,

@@ -1,7 +1,7 @@
 //! The inference engine shared by `--check` and the language server.
 //!
 //! [`Engine::load`] finds `coral.onnx` + `vocab.json`, checks them against the artefact contract
-//! (DESIGN.md §5: inputs, outputs, featurizer version, vocabulary hash) and opens ONNX Runtime
+//! (`coral_core::artefact`: inputs, outputs, featurizer version, vocabulary hash) and opens ONNX Runtime
 //! sessions (CUDA when asked or available, else the CPU). It never fails: with no model, no
 //! ONNX Runtime library, or a model that does not meet the contract, it runs on the weak-label
 //! heuristics and says why once ([`Engine::fallback_reason`]). [`Engine::try_load`] is the strict
@@ -36,14 +36,7 @@ use cache::ProbCache;
 pub use cache::StageProbs;
 use runtime::{Provider, SessionPool};
 
-/// Model file name inside a model directory.
-pub const MODEL_FILE: &str = "coral.onnx";
-/// Vocabulary file name beside the model.
-pub const VOCAB_FILE: &str = "vocab.json";
-/// The notebook-sequence HMM beside the model (optional).
-pub const TRANSITIONS_FILE: &str = "transitions.json";
-/// Window used when the model does not record `coral.max_len`.
-pub const DEFAULT_MAX_LEN: usize = 160;
+pub use coral_core::artefact::{MODEL_FILE, TRANSITIONS_FILE, VOCAB_FILE};
 /// Environment variable naming a model directory.
 pub const MODEL_DIR_ENV: &str = "CORAL_MODEL_DIR";
 
@@ -400,7 +393,7 @@ fn load_model(config: &EngineConfig) -> Result<(Loaded, ModelInfo), EngineError>
             .clone()
             .ok_or_else(|| EngineError::MissingMetadata {
                 path: path.clone(),
-                key: "coral.featurizer_version",
+                key: coral_core::artefact::key::FEATURIZER_VERSION,
             })?;
     if model_version != FEATURIZER_VERSION {
         return Err(EngineError::FeaturizerMismatch {
@@ -414,7 +407,7 @@ fn load_model(config: &EngineConfig) -> Result<(Loaded, ModelInfo), EngineError>
         .clone()
         .ok_or_else(|| EngineError::MissingMetadata {
             path: path.clone(),
-            key: "coral.vocab_sha256",
+            key: coral_core::artefact::key::VOCAB_SHA256,
         })?;
     if !model_vocab.eq_ignore_ascii_case(vocab.sha256()) {
         return Err(EngineError::VocabMismatch {
@@ -436,7 +429,7 @@ fn load_model(config: &EngineConfig) -> Result<(Loaded, ModelInfo), EngineError>
             });
         }
     }
-    let max_len = meta.max_len.unwrap_or(DEFAULT_MAX_LEN).max(1);
+    let max_len = meta.window();
     let mut sessions = vec![first];
     for _ in 1..config.sessions.max(1) {
         // Later sessions use the provider the first one got, so all agree.
@@ -514,7 +507,7 @@ impl Engine {
             provider: None,
             fallback: true,
             fallback_reason: Some(reason),
-            max_len: DEFAULT_MAX_LEN,
+            max_len: coral_core::artefact::DEFAULT_WINDOW,
             vocab_sha256: None,
         };
         Engine::new(seeds, None, info, config)

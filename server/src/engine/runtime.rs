@@ -1,5 +1,5 @@
 //! ONNX Runtime through `ort` (loaded dynamically): finding the library without panicking,
-//! loading a model that meets the artefact contract (DESIGN.md §5), and running batches.
+//! loading a model that meets the artefact contract (`coral_core::artefact`), and running batches.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -14,11 +14,7 @@ use ort::value::Tensor;
 use super::cache::StageProbs;
 use super::{Device, EngineError};
 
-/// Graph input and output names of the artefact contract.
-pub const INPUT_TOKENS: &str = "tokens";
-pub const INPUT_SEGMENTS: &str = "segments";
-pub const INPUT_MASK: &str = "mask";
-pub const OUTPUT_STAGES: &str = "stage_probs";
+use coral_core::artefact::{key, tensor, ModelMetadata};
 
 /// File name of ONNX Runtime's shared library on this platform (`libonnxruntime.so`, …).
 pub fn library_file_name() -> String {
@@ -220,23 +216,13 @@ fn log_no_cuda(device: Device, reason: &str) {
     }
 }
 
-/// The metadata a model carries (DESIGN.md §5).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ModelMetadata {
-    pub featurizer_version: Option<String>,
-    pub vocab_sha256: Option<String>,
-    pub max_len: Option<usize>,
-    pub vocab_size: Option<usize>,
-    pub no_markdown: bool,
-}
-
 /// Reads the contract's metadata and checks the graph's inputs and outputs.
 pub fn inspect(session: &Session, path: &Path) -> Result<ModelMetadata, EngineError> {
     let contract = |message: String| EngineError::Contract {
         path: path.to_path_buf(),
         message,
     };
-    for name in [INPUT_TOKENS, INPUT_SEGMENTS, INPUT_MASK] {
+    for name in tensor::INPUTS {
         if !session.inputs().iter().any(|i| i.name() == name) {
             return Err(contract(format!("it has no input `{name}`")));
         }
@@ -251,29 +237,16 @@ pub fn inspect(session: &Session, path: &Path) -> Result<ModelMetadata, EngineEr
             "it takes inputs {names:?}; expected tokens, segments, mask"
         )));
     }
-    if !session.outputs().iter().any(|o| o.name() == OUTPUT_STAGES) {
-        return Err(contract(format!("it has no output `{OUTPUT_STAGES}`")));
+    if !session.outputs().iter().any(|o| o.name() == tensor::STAGE_PROBS) {
+        return Err(contract(format!("it has no output `{}`", tensor::STAGE_PROBS)));
     }
     let metadata = session.metadata().map_err(ort_err)?;
-    let number = |key: &str| -> Result<Option<usize>, EngineError> {
-        metadata
-            .custom(key)
-            .map(|v| {
-                v.trim()
-                    .parse::<usize>()
-                    .map_err(|_| contract(format!("metadata `{key}` = `{v}` is not a number")))
-            })
-            .transpose()
-    };
-    Ok(ModelMetadata {
-        featurizer_version: metadata.custom("coral.featurizer_version"),
-        vocab_sha256: metadata.custom("coral.vocab_sha256"),
-        max_len: number("coral.max_len")?,
-        vocab_size: number("coral.vocab_size")?,
-        no_markdown: metadata
-            .custom("coral.no_markdown")
-            .is_some_and(|v| v.trim() == "true"),
-    })
+    let props: Vec<(&str, String)> = key::KNOWN
+        .iter()
+        .filter_map(|&name| metadata.custom(name).map(|value| (name, value)))
+        .collect();
+    ModelMetadata::from_props(props.iter().map(|(name, value)| (*name, value.as_str())))
+        .map_err(|e| contract(e.to_string()))
 }
 
 /// A pool of sessions for one model; each run takes a free one.
@@ -344,21 +317,22 @@ impl SessionPool {
         let mut session = self.acquire();
         let outputs = session
             .run(ort::inputs![
-                INPUT_TOKENS => tokens,
-                INPUT_SEGMENTS => segments,
-                INPUT_MASK => mask,
+                tensor::TOKENS => tokens,
+                tensor::SEGMENTS => segments,
+                tensor::MASK => mask,
             ])
             .map_err(ort_err)?;
         let value = outputs
-            .get(OUTPUT_STAGES)
-            .ok_or_else(|| EngineError::Ort(format!("no `{OUTPUT_STAGES}` output")))?;
+            .get(tensor::STAGE_PROBS)
+            .ok_or_else(|| EngineError::Ort(format!("no `{}` output", tensor::STAGE_PROBS)))?;
         let (shape, data) = value
             .try_extract_tensor::<f32>()
-            .map_err(|e| EngineError::Ort(format!("`{OUTPUT_STAGES}`: {e}")))?;
+            .map_err(|e| EngineError::Ort(format!("`{}`: {e}", tensor::STAGE_PROBS)))?;
         let dims: Vec<i64> = shape.iter().copied().collect();
         if dims != [b as i64, Stage::OUTPUTS as i64] || data.len() != b * Stage::OUTPUTS {
             return Err(EngineError::Ort(format!(
-                "`{OUTPUT_STAGES}` has shape {dims:?}; expected [{b}, {}]",
+                "`{}` has shape {dims:?}; expected [{b}, {}]",
+                tensor::STAGE_PROBS,
                 Stage::OUTPUTS
             )));
         }

@@ -25,13 +25,7 @@ pub const IR_VERSION: i64 = 9;
 /// Default-domain opset (`LayerNormalization` needs 17).
 pub const OPSET: i64 = 17;
 
-/// Graph input and output names (DESIGN.md §5).
-pub const INPUT_TOKENS: &str = "tokens";
-pub const INPUT_SEGMENTS: &str = "segments";
-pub const INPUT_MASK: &str = "mask";
-pub const OUTPUT_STAGES: &str = "stage_probs";
-pub const OUTPUT_TOPICS: &str = "topic_probs";
-pub const OUTPUT_EMBEDDING: &str = "embedding";
+use coral_core::artefact::{key, tensor, ModelMetadata};
 
 /// How the weights of the encoder's linear layers are stored (the `--weights` choice; the
 /// export itself follows [`ExportMetadata::int8`]).
@@ -335,13 +329,13 @@ pub fn build_model_proto(
     )?;
     let tok = g.node(
         "Gather",
-        &[&tok_w, INPUT_TOKENS],
+        &[&tok_w, tensor::TOKENS],
         None,
         &[("axis", Attr::Int(0))],
     );
     let seg = g.node(
         "Gather",
-        &[&seg_w, INPUT_SEGMENTS],
+        &[&seg_w, tensor::SEGMENTS],
         None,
         &[("axis", Attr::Int(0))],
     );
@@ -355,7 +349,7 @@ pub fn build_model_proto(
         let pos_w = param(&mut g, "position_embedding.weight", &pos.weight)?;
         let seq = g.node(
             "Shape",
-            &[INPUT_TOKENS],
+            &[tensor::TOKENS],
             None,
             &[("start", Attr::Int(1)), ("end", Attr::Int(2))],
         );
@@ -368,7 +362,7 @@ pub fn build_model_proto(
     let masked = g.float_scalar("const.masked", MASKED_SCORE);
     let mask = if config.full_attention {
         // Key j is real iff mask[:, j, 0]: [b, l, 1] -> [b, 1, l] -> [b, 1, 1, l].
-        let col = g.node("Slice", &[INPUT_MASK, &start0, &end1, &two_axis], None, &[]);
+        let col = g.node("Slice", &[tensor::MASK, &start0, &end1, &two_axis], None, &[]);
         let add = g.node("Where", &[&col, &zero, &masked], None, &[]);
         let t = g.node(
             "Transpose",
@@ -378,7 +372,7 @@ pub fn build_model_proto(
         );
         g.node("Unsqueeze", &[&t, &one_axis], None, &[])
     } else {
-        let add = g.node("Where", &[INPUT_MASK, &zero, &masked], None, &[]);
+        let add = g.node("Where", &[tensor::MASK, &zero, &masked], None, &[]);
         g.node("Unsqueeze", &[&add, &one_axis], None, &[])
     };
     let mask_cls = if config.full_attention {
@@ -391,7 +385,7 @@ pub fn build_model_proto(
     // one 2-D matrix product (a `Gemm` with its bias for float32) with no broadcasting; only
     // attention reshapes rows into `[b, heads, l, dk]`.
     let rows_shape = g.ints("const.rows_shape", &[-1, d as i64]);
-    let batch_seq = g.node("Shape", &[INPUT_TOKENS], None, &[]);
+    let batch_seq = g.node("Shape", &[tensor::TOKENS], None, &[]);
     let seq_shape = |g: &mut GraphBuilder, name: &str, tail: &[i64]| {
         let tail = g.ints(name, tail);
         g.node(
@@ -479,13 +473,13 @@ pub fn build_model_proto(
     }
 
     // x is [b, d] after the last ([CLS]-only) layer.
-    let z = g.node("Identity", &[&x], Some(OUTPUT_EMBEDDING), &[]);
+    let z = g.node("Identity", &[&x], Some(tensor::EMBEDDING), &[]);
     // The heads see one vector per cell: float32 costs nothing there and keeps them exact.
     let topic_logits = linear(&mut g, &z, &LinearParams::read("topic", &model.topic)?);
     let p_topic = g.node(
         "Softmax",
         &[&topic_logits],
-        Some(OUTPUT_TOPICS),
+        Some(tensor::TOPIC_PROBS),
         &[("axis", Attr::Int(1))],
     );
     let mut stage = LinearParams::read("stage", &model.stage)?;
@@ -500,29 +494,29 @@ pub fn build_model_proto(
     g.node(
         "Softmax",
         &[&stage_logits],
-        Some(OUTPUT_STAGES),
+        Some(tensor::STAGE_PROBS),
         &[("axis", Attr::Int(1))],
     );
 
     let (b, l) = (Dim::Named("batch"), Dim::Named("seq"));
     let inputs = vec![
-        value_info(INPUT_TOKENS, DataType::Int64, &[b, l]),
-        value_info(INPUT_SEGMENTS, DataType::Int64, &[b, l]),
-        value_info(INPUT_MASK, DataType::Bool, &[b, l, l]),
+        value_info(tensor::TOKENS, DataType::Int64, &[b, l]),
+        value_info(tensor::SEGMENTS, DataType::Int64, &[b, l]),
+        value_info(tensor::MASK, DataType::Bool, &[b, l, l]),
     ];
     let outputs = vec![
         value_info(
-            OUTPUT_STAGES,
+            tensor::STAGE_PROBS,
             DataType::Float,
             &[b, Dim::Fixed(Stage::OUTPUTS as i64)],
         ),
         value_info(
-            OUTPUT_TOPICS,
+            tensor::TOPIC_PROBS,
             DataType::Float,
             &[b, Dim::Fixed(config.topics as i64)],
         ),
         value_info(
-            OUTPUT_EMBEDDING,
+            tensor::EMBEDDING,
             DataType::Float,
             &[b, Dim::Fixed(d as i64)],
         ),
@@ -555,47 +549,37 @@ fn metadata_props(config: &ModelConfig, metadata: &ExportMetadata) -> Vec<String
         .map(|s| s.as_str())
         .chain(["NONE"])
         .collect();
-    let mut props: BTreeMap<String, String> = BTreeMap::new();
-    props.insert(
-        "coral.featurizer_version".into(),
-        metadata.featurizer_version.clone(),
-    );
-    props.insert("coral.vocab_sha256".into(), metadata.vocab_sha256.clone());
-    props.insert("coral.training".into(), metadata.training.to_string());
-    props.insert(
-        "coral.config".into(),
-        serde_json::to_string(config).unwrap_or_default(),
-    );
-    props.insert("coral.stages".into(), stages.join(","));
-    props.insert(
-        "coral.weights".into(),
-        metadata.weights().as_str().to_owned(),
-    );
-    if let Some(ranges) = &metadata.int8 {
-        props.insert("coral.calibration_cells".into(), ranges.cells.to_string());
-    }
-    if let Some(t) = metadata.temperature {
-        props.insert("coral.temperature".into(), format!("{t:.4}"));
-    }
-    for (key, value) in [
-        ("vocab_size", config.vocab_size.to_string()),
+    // Architecture numbers no reader needs, kept for people inspecting a model.
+    let mut extra: BTreeMap<String, String> = [
         ("d_model", config.d_model.to_string()),
         ("heads", config.heads.to_string()),
         ("layers", config.layers.to_string()),
         ("ffn", config.ffn.to_string()),
         ("topics", config.topics.to_string()),
-        ("max_len", config.max_len.to_string()),
         ("position_embedding", config.position_embedding.to_string()),
         ("full_attention", config.full_attention.to_string()),
-        ("no_markdown", config.no_markdown.to_string()),
         ("no_topic_losses", config.no_topic_losses.to_string()),
-    ] {
-        props.insert(format!("coral.{key}"), value);
-    }
-    for (key, value) in &metadata.extra {
-        props.insert(key.clone(), value.clone());
-    }
-    props
+    ]
+    .into_iter()
+    .map(|(name, value)| (format!("{}{name}", key::PREFIX), value))
+    .collect();
+    extra.extend(metadata.extra.clone());
+    let contract = ModelMetadata {
+        featurizer_version: Some(metadata.featurizer_version.clone()),
+        vocab_sha256: Some(metadata.vocab_sha256.clone()),
+        vocab_size: Some(config.vocab_size),
+        max_len: Some(config.max_len),
+        no_markdown: config.no_markdown,
+        temperature: metadata.temperature,
+        weights: Some(metadata.weights().as_str().to_owned()),
+        calibration_cells: metadata.int8.as_ref().map(|ranges| ranges.cells),
+        stages: Some(stages.join(",")),
+        training: Some(metadata.training.to_string()),
+        config: Some(serde_json::to_string(config).unwrap_or_default()),
+        extra,
+    };
+    contract
+        .to_props()
         .into_iter()
         .map(|(key, value)| StringStringEntryProto { key, value })
         .collect()
@@ -610,7 +594,7 @@ pub fn export_onnx_bytes(
     Ok(build_model_proto(model, config, metadata)?.encode_to_vec())
 }
 
-/// Writes `model` as an ONNX file at `path` (DESIGN.md §5 contract).
+/// Writes `model` as an ONNX file at `path` (the contract of `coral_core::artefact`).
 pub fn export_onnx(
     model: &CoralModel,
     config: &ModelConfig,

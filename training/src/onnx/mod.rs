@@ -1,7 +1,7 @@
 //! ONNX export of the CORAL model, written by hand (burn cannot export ONNX), and a small
 //! ONNX Runtime runner to check it.
 //!
-//! Contract (DESIGN.md §5): inputs `tokens` int64 `[batch, seq]`, `segments` int64
+//! Contract (`coral_core::artefact`): inputs `tokens` int64 `[batch, seq]`, `segments` int64
 //! `[batch, seq]`, `mask` bool `[batch, seq, seq]` (true = may attend); outputs `stage_probs`
 //! float32 `[batch, 6]`, `topic_probs` `[batch, K]`, `embedding` `[batch, d_model]`; batch and
 //! seq dynamic (seq at most `max_len` when the model has a position embedding). Metadata:
@@ -16,8 +16,7 @@ pub mod runtime;
 
 pub use export::{
     build_model_proto, export_onnx, export_onnx_bytes, ExportError, ExportMetadata,
-    WeightPrecision, INPUT_MASK, INPUT_SEGMENTS, INPUT_TOKENS, IR_VERSION, MS_DOMAIN, OPSET,
-    OUTPUT_EMBEDDING, OUTPUT_STAGES, OUTPUT_TOPICS,
+    WeightPrecision, IR_VERSION, MS_DOMAIN, OPSET,
 };
 
 /// The `metadata_props` of a serialised ONNX model (empty when the bytes are not a model).

@@ -9,9 +9,7 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::Tensor;
 
-use super::export::{
-    INPUT_MASK, INPUT_SEGMENTS, INPUT_TOKENS, OUTPUT_EMBEDDING, OUTPUT_STAGES, OUTPUT_TOPICS,
-};
+use coral_core::artefact::tensor;
 use crate::batch::HostBatch;
 
 /// ONNX Runtime could not be used.
@@ -104,9 +102,9 @@ impl OnnxSession {
         let outputs = self
             .session
             .run(ort::inputs![
-                INPUT_TOKENS => tokens,
-                INPUT_SEGMENTS => segments,
-                INPUT_MASK => mask,
+                tensor::TOKENS => tokens,
+                tensor::SEGMENTS => segments,
+                tensor::MASK => mask,
             ])
             .map_err(ort_err)?;
         let take = |name: &'static str| -> Result<Vec<f32>, RuntimeError> {
@@ -117,9 +115,9 @@ impl OnnxSession {
             Ok(data.to_vec())
         };
         Ok(OnnxOutputs {
-            stage_probs: take(OUTPUT_STAGES)?,
-            topic_probs: take(OUTPUT_TOPICS)?,
-            embedding: take(OUTPUT_EMBEDDING)?,
+            stage_probs: take(tensor::STAGE_PROBS)?,
+            topic_probs: take(tensor::TOPIC_PROBS)?,
+            embedding: take(tensor::EMBEDDING)?,
         })
     }
 }
