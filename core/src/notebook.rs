@@ -113,25 +113,10 @@ impl Notebook {
     /// when it holds anything; `# %% [markdown]` (or `[md]`) cells hold commented markdown,
     /// which is uncommented here.
     pub fn from_percent_script(text: &str) -> Notebook {
-        let mut cells = Vec::new();
-        let mut kind = CellKind::Code;
-        let mut body = String::new();
-        let mut started = false;
-        for line in text.split_inclusive('\n') {
-            if let Some(marker_kind) = percent_marker(line) {
-                if started || !body.trim().is_empty() {
-                    cells.push(finish_percent_cell(kind, &body));
-                }
-                body.clear();
-                kind = marker_kind;
-                started = true;
-            } else {
-                body.push_str(line);
-            }
-        }
-        if started || !body.trim().is_empty() {
-            cells.push(finish_percent_cell(kind, &body));
-        }
+        let cells = percent_spans(text)
+            .into_iter()
+            .map(|span| finish_percent_cell(span.kind, text.get(span.body).unwrap_or("")))
+            .collect();
         Notebook { cells }
     }
 
@@ -224,6 +209,55 @@ fn parse_cell(value: &serde_json::Value) -> Result<Cell, String> {
         Some(_) => return Err("`source` is neither a string nor a list of strings".to_owned()),
     };
     Ok(Cell { kind, source })
+}
+
+/// One cell of a percent script, located in its text. [`percent_spans`] is the one splitter:
+/// the notebook reader, the LSP's document model and `--check`'s line finder all use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PercentSpan {
+    pub kind: CellKind,
+    /// 0-based line the cell starts on: its marker line, or for text before the first marker,
+    /// its first non-blank line.
+    pub line: usize,
+    /// Byte range of the cell's body (the lines after its marker).
+    pub body: std::ops::Range<usize>,
+}
+
+/// The cells of a percent script, in order ([`Notebook::from_percent_script`] gives their
+/// contents).
+pub fn percent_spans(text: &str) -> Vec<PercentSpan> {
+    let mut spans = Vec::new();
+    let mut kind = CellKind::Code;
+    let mut start_line: Option<usize> = None;
+    let mut body_start = 0;
+    let mut offset = 0;
+    let mut started = false;
+    for (line_no, line) in text.split_inclusive('\n').enumerate() {
+        if let Some(marker_kind) = percent_marker(line) {
+            if let Some(line) = start_line {
+                spans.push(PercentSpan {
+                    kind,
+                    line,
+                    body: body_start..offset,
+                });
+            }
+            kind = marker_kind;
+            start_line = Some(line_no);
+            body_start = offset + line.len();
+            started = true;
+        } else if !started && start_line.is_none() && !line.trim().is_empty() {
+            start_line = Some(line_no);
+        }
+        offset += line.len();
+    }
+    if let Some(line) = start_line {
+        spans.push(PercentSpan {
+            kind,
+            line,
+            body: body_start..offset,
+        });
+    }
+    spans
 }
 
 /// Recognises `# %%`, `#%%`, `# %% title`, `# %% [markdown]`, `# %% [md]`, `# %% [raw]`.
@@ -325,6 +359,12 @@ mod tests {
         assert_eq!(nb.cells[1].source, "# Load\nthe data");
         assert_eq!(nb.cells[2].source, "df = 1");
         assert!(Notebook::is_percent_script("# %%\nx"));
+        let lines: Vec<usize> = percent_spans("\n\nimport os\n# %%\nx\n#%% [md]\n# t\n")
+            .iter()
+            .map(|s| s.line)
+            .collect();
+        assert_eq!(lines, [2, 3, 5]);
+        assert!(percent_spans(" \n\n").is_empty());
         assert!(!Notebook::is_percent_script(
             "# %%timeit is not a marker\nx"
         ));

@@ -199,47 +199,14 @@ impl Scanner<'_> {
     }
 }
 
-/// One 1-based line per cell of a percent script, matching
-/// [`coral_core::Notebook::from_percent_script`]: a leading block before the first marker is a
-/// cell (at its first non-blank line) when it holds anything; every `# %%` marker starts a cell
-/// (at the marker's line).
+/// One 1-based line per cell of a percent script, from coral-core's one splitter
+/// ([`coral_core::percent_spans`]): a cell's marker line, or the first non-blank line of text
+/// before the first marker.
 pub fn percent_cell_lines(text: &str) -> Vec<usize> {
-    let mut lines = Vec::new();
-    let mut leading: Option<usize> = None;
-    let mut started = false;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if is_percent_marker(line) {
-            if !started {
-                if let Some(first) = leading {
-                    lines.push(first);
-                }
-            }
-            started = true;
-            lines.push(i + 1);
-        } else if !started && leading.is_none() && !line.trim().is_empty() {
-            leading = Some(i + 1);
-        }
-    }
-    if !started {
-        if let Some(first) = leading {
-            lines.push(first);
-        }
-    }
-    lines
-}
-
-/// The marker rule of coral-core's percent-script reader (`# %%`, `#%%`, `# %% title`,
-/// `# %% [markdown]`; not `# %%timeit`).
-fn is_percent_marker(line: &str) -> bool {
-    let Some(rest) = line
-        .trim_end()
-        .strip_prefix('#')
-        .map(str::trim_start)
-        .and_then(|r| r.strip_prefix("%%"))
-    else {
-        return false;
-    };
-    rest.is_empty() || rest.starts_with(' ') || rest.starts_with('[')
+    coral_core::percent_spans(text)
+        .iter()
+        .map(|span| span.line + 1)
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! Where the cells of a `# %%` percent script start, so that a cell's label can be shown on
-//! its marker line. The cells themselves come from [`coral_core::Notebook::from_percent_script`]
-//! (the one parser); this only finds the lines, by the same marker rule.
+//! its marker line. Both the cells and their lines come from coral-core's one splitter
+//! ([`coral_core::percent_spans`]).
 
 use coral_core::CellKind;
 
-/// A cell of a percent script: its first line (the marker line, or line 0 for text before
-/// the first marker) and its kind.
+/// A cell of a percent script: its first line (the marker line, or the first non-blank line of
+/// text before the first marker) and its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PercentCell {
     pub line: usize,
@@ -14,53 +14,13 @@ pub struct PercentCell {
 
 /// The cells of `text` in order, matching `Notebook::from_percent_script(text).cells`.
 pub fn cell_starts(text: &str) -> Vec<PercentCell> {
-    let mut cells = Vec::new();
-    let mut preamble_has_text = false;
-    let mut seen_marker = false;
-    for (line_no, line) in text.split('\n').enumerate() {
-        if let Some(kind) = marker(line) {
-            if !seen_marker && preamble_has_text {
-                cells.push(PercentCell {
-                    line: 0,
-                    kind: CellKind::Code,
-                });
-            }
-            seen_marker = true;
-            cells.push(PercentCell {
-                line: line_no,
-                kind,
-            });
-        } else if !seen_marker && !line.trim().is_empty() {
-            preamble_has_text = true;
-        }
-    }
-    if !seen_marker && preamble_has_text {
-        cells.push(PercentCell {
-            line: 0,
-            kind: CellKind::Code,
-        });
-    }
-    cells
-}
-
-/// `# %%`, `#%%`, `# %% title`, `# %% [markdown]`, `# %% [md]`, `# %% [raw]`.
-fn marker(line: &str) -> Option<CellKind> {
-    let rest = line
-        .trim_end()
-        .strip_prefix('#')?
-        .trim_start()
-        .strip_prefix("%%")?;
-    if !(rest.is_empty() || rest.starts_with(' ') || rest.starts_with('[')) {
-        return None;
-    }
-    let rest = rest.trim_start();
-    if rest.starts_with("[markdown]") || rest.starts_with("[md]") {
-        Some(CellKind::Markdown)
-    } else if rest.starts_with("[raw]") {
-        Some(CellKind::Raw)
-    } else {
-        Some(CellKind::Code)
-    }
+    coral_core::percent_spans(text)
+        .into_iter()
+        .map(|span| PercentCell {
+            line: span.line,
+            kind: span.kind,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -91,5 +51,7 @@ mod tests {
         }
         let starts: Vec<usize> = cell_starts(texts[0]).iter().map(|c| c.line).collect();
         assert_eq!(starts, [0, 2, 4, 6]);
+        let starts: Vec<usize> = cell_starts(texts[2]).iter().map(|c| c.line).collect();
+        assert_eq!(starts, [2]);
     }
 }
