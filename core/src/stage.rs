@@ -53,6 +53,21 @@ impl Stage {
         }
     }
 
+    /// One-letter code in a notebook's stage strip (`IWEMV`; EVALUATE is `V`, as `E` is
+    /// taken).
+    pub fn letter(self) -> char {
+        match self {
+            Stage::Import => 'I',
+            Stage::Wrangle => 'W',
+            Stage::Explore => 'E',
+            Stage::Model => 'M',
+            Stage::Evaluate => 'V',
+        }
+    }
+
+    /// The strip letter of an unlabelled cell.
+    pub const NO_LETTER: char = '·';
+
     /// Weak-label priority (paper §IV-C): lower wins when several rules fire.
     pub fn priority(self) -> u8 {
         match self {

@@ -79,14 +79,7 @@ pub fn render(report: &CheckReport, format: Format, options: RenderOptions) -> S
 
 /// One-letter code of a stage in the stage strip.
 pub fn stage_letter(stage: Option<Stage>) -> char {
-    match stage {
-        Some(Stage::Import) => 'I',
-        Some(Stage::Wrangle) => 'W',
-        Some(Stage::Explore) => 'E',
-        Some(Stage::Model) => 'M',
-        Some(Stage::Evaluate) => 'V',
-        None => '·',
-    }
+    stage.map_or(Stage::NO_LETTER, Stage::letter)
 }
 
 pub fn severity_str(severity: Severity) -> &'static str {
