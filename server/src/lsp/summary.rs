@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::check::discover::FileKind;
 use crate::check::{CheckReport, FileReport};
@@ -29,6 +29,5 @@ pub fn report(
         }],
         errors: Vec::new(),
     };
-    let text = crate::report::json::render(&report);
-    serde_json::from_str(&text).unwrap_or_else(|e| json!({ "version": 1, "error": e.to_string() }))
+    crate::report::json::value(&report)
 }

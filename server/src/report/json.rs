@@ -92,8 +92,22 @@ fn cell(label: &CellLabel) -> Cell<'_> {
     }
 }
 
+/// The report as a JSON value (the LSP's summary request returns it as is).
+pub fn value(report: &CheckReport) -> serde_json::Value {
+    serde_json::to_value(output(report))
+        .unwrap_or_else(|e| serde_json::json!({ "version": VERSION, "error": e.to_string() }))
+}
+
+/// The report as pretty-printed JSON text, ending in a newline.
 pub fn render(report: &CheckReport) -> String {
-    let output = Output {
+    let mut text = serde_json::to_string_pretty(&output(report))
+        .unwrap_or_else(|e| format!("{{\"version\":{VERSION},\"error\":\"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+fn output(report: &CheckReport) -> Output<'_> {
+    Output {
         version: VERSION,
         model: Model {
             path: report
@@ -147,9 +161,5 @@ pub fn render(report: &CheckReport) -> String {
                 message: &e.message,
             })
             .collect(),
-    };
-    let mut text = serde_json::to_string_pretty(&output)
-        .unwrap_or_else(|e| format!("{{\"version\":{VERSION},\"error\":\"{e}\"}}"));
-    text.push('\n');
-    text
+    }
 }
