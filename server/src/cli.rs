@@ -126,31 +126,13 @@ pub struct Cli {
     pub log_level: Option<String>,
 }
 
-/// Sets up tracing on stderr. stdout is reserved for the report (and the LSP wire).
-pub fn init_logging(level: Option<&str>) {
-    let filter = level
-        .map(str::to_owned)
-        .or_else(|| std::env::var("CORAL_LOG").ok().filter(|v| !v.is_empty()))
-        .or_else(|| std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "warn".to_owned());
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .without_time()
-        .try_init();
-}
-
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The language server installs its own subscriber (log file, level from the client's
     // settings); one installed here first would keep the engine's threads on stderr.
     if cli.check {
-        init_logging(cli.log_level.as_deref());
+        crate::logging::init_cli(cli.log_level.as_deref());
     }
     match run(&cli) {
         Ok(code) => ExitCode::from(code),

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod logging;
 pub mod output;
 pub mod report;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tower_lsp_server::ls_types::{ConfigurationItem, MessageType};
 use tower_lsp_server::Client;
 
-use super::logging;
+use crate::logging;
 use super::session::Session;
 use crate::engine::Engine;
 

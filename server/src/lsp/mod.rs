@@ -17,7 +17,6 @@ pub mod encoding;
 pub mod features;
 pub mod handlers;
 pub mod ipynb_on_disk;
-pub mod logging;
 pub mod reference;
 pub mod server;
 pub mod session;
@@ -77,9 +76,9 @@ impl LspOptions {
 
 /// Serves LSP over stdin/stdout until the client says `exit`.
 pub fn run_stdio(options: LspOptions) -> anyhow::Result<()> {
-    let dispatch = logging::init(options.log_level.as_deref());
+    let dispatch = crate::logging::init(options.log_level.as_deref());
     if let Some(dispatch) = &dispatch {
-        logging::enter(dispatch);
+        crate::logging::enter(dispatch);
     }
     let thread_dispatch = dispatch.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,7 +86,7 @@ pub fn run_stdio(options: LspOptions) -> anyhow::Result<()> {
         .thread_name("coral-lsp")
         .on_thread_start(move || {
             if let Some(dispatch) = &thread_dispatch {
-                logging::enter(dispatch);
+                crate::logging::enter(dispatch);
             }
         })
         .enable_all()

@@ -14,7 +14,7 @@ use tower_lsp_server::ls_types::{
 
 use crate::lsp::configure;
 use crate::lsp::encoding::PositionEncoding;
-use crate::lsp::logging;
+use crate::logging;
 use crate::lsp::session::{ClientSupport, Session};
 
 pub async fn initialize(

@@ -1,6 +1,8 @@
-//! Logging for the language server: to stderr (stdout carries the protocol) or to a log
-//! file, at a level the client's settings may change while the server runs. The level comes
-//! from `CORAL_LOG` (a tracing filter) until a setting says otherwise.
+//! Logging, for the command line and the language server alike: to stderr (stdout carries the
+//! report or the protocol) or, in the server, to a log file, at a level the client's settings
+//! may change while it runs. One precedence everywhere: the `--log-level` flag (or the
+//! server's initial level), then `CORAL_LOG`, then `RUST_LOG`, then the mode's default (`warn`
+//! for `--check`, `info` for the server).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -12,8 +14,31 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{reload, EnvFilter, Registry};
 
-/// Environment variable with the initial filter.
+/// Environment variable with the initial filter (before `RUST_LOG`).
 pub const LOG_ENV: &str = "CORAL_LOG";
+
+/// The filter for `level`, else `CORAL_LOG`, else `RUST_LOG`, else `default`; an invalid
+/// filter falls through to the next.
+fn filter(level: Option<&str>, default: &str) -> EnvFilter {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    [level.map(str::to_owned), from_env(LOG_ENV), from_env("RUST_LOG")]
+        .into_iter()
+        .flatten()
+        .find_map(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default))
+}
+
+/// Sets up tracing on stderr for the command line (`--check`).
+pub fn init_cli(level: Option<&str>) {
+    use std::io::IsTerminal as _;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter(level, "warn"))
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
 
 static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 static FILE: Mutex<Option<File>> = Mutex::new(None);
@@ -48,16 +73,13 @@ impl<'a> MakeWriter<'a> for LogTarget {
     }
 }
 
-/// Builds the server's subscriber (level from `level`, else `CORAL_LOG`, else `info`) and
+/// Builds the server's subscriber (level from `level`, else `CORAL_LOG`, else `RUST_LOG`, else
+/// `info`) and
 /// installs it for the process. When the process already has one (the command line set up its
 /// own), the returned dispatcher must be made the default of the server's threads instead
 /// ([`enter`]). `None` when it was installed globally.
 pub fn init(level: Option<&str>) -> Option<Dispatch> {
-    let filter = level
-        .and_then(|l| EnvFilter::try_new(l).ok())
-        .or_else(|| EnvFilter::try_from_env(LOG_ENV).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
-    let (layer, handle) = reload::Layer::new(filter);
+    let (layer, handle) = reload::Layer::new(filter(level, "info"));
     let subscriber = tracing_subscriber::registry().with(layer).with(
         tracing_subscriber::fmt::layer()
             .with_writer(LogTarget)
