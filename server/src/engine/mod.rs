@@ -16,6 +16,7 @@
 //! `spawn_blocking`.
 
 pub mod cache;
+mod discover;
 pub mod runtime;
 
 use std::collections::HashMap;
@@ -310,14 +311,10 @@ pub fn model_search_dirs(config: &EngineConfig) -> Vec<PathBuf> {
         dirs.push(exe_dir.join("models"));
         dirs.push(exe_dir.join("../share/coral/models"));
     }
-    dirs.push(project_dir().join("models"));
+    let in_project = discover::in_project(&Path::new("models").join(MODEL_FILE))
+        .and_then(|file| file.parent().map(Path::to_path_buf));
+    dirs.push(in_project.unwrap_or_else(|| PathBuf::from("models")));
     dirs
-}
-
-/// The project's top folder (where `cargo` built this binary).
-pub fn project_dir() -> PathBuf {
-    let server = Path::new(env!("CARGO_MANIFEST_DIR"));
-    server.parent().unwrap_or(server).to_path_buf()
 }
 
 /// The model file of a directory (or the file itself when given one).

@@ -27,7 +27,8 @@ pub fn library_file_name() -> String {
 
 /// Where to look for ONNX Runtime, in order: an explicit path, `ORT_DYLIB_PATH`, next to the
 /// executable (also `lib/` and `../lib/` beside it), then the project's `.ort/lib` (where
-/// `scripts/fetch-onnxruntime.sh` puts it).
+/// `scripts/fetch-onnxruntime.sh` puts it; the project around the current directory or the
+/// executable).
 pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     let name = library_file_name();
     let mut out = Vec::new();
@@ -45,7 +46,8 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         out.push(dir.join("lib").join(&name));
         out.push(dir.join("../lib").join(&name));
     }
-    out.push(super::project_dir().join(".ort/lib").join(&name));
+    let in_project = super::discover::in_project(&Path::new(".ort/lib").join(&name));
+    out.push(in_project.unwrap_or_else(|| Path::new(".ort/lib").join(&name)));
     out
 }
 
