@@ -164,7 +164,13 @@ fn export_full_size(dir: &Path, notebooks: &[Notebook], weights: WeightPrecision
         int8,
         ..ExportMetadata::default()
     };
-    export_onnx(&model, &config, &metadata, &dir.join(coral_core::artefact::MODEL_FILE)).expect("export");
+    export_onnx(
+        &model,
+        &config,
+        &metadata,
+        &dir.join(coral_core::artefact::MODEL_FILE),
+    )
+    .expect("export");
     std::fs::write(dir.join("vocab.json"), vocab.to_json()).expect("vocab");
 }
 

@@ -21,11 +21,15 @@ pub const LOG_ENV: &str = "CORAL_LOG";
 /// filter falls through to the next.
 fn filter(level: Option<&str>, default: &str) -> EnvFilter {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    [level.map(str::to_owned), from_env(LOG_ENV), from_env("RUST_LOG")]
-        .into_iter()
-        .flatten()
-        .find_map(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(default))
+    [
+        level.map(str::to_owned),
+        from_env(LOG_ENV),
+        from_env("RUST_LOG"),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|f| EnvFilter::try_new(f).ok())
+    .unwrap_or_else(|| EnvFilter::new(default))
 }
 
 /// Sets up tracing on stderr for the command line (`--check`).

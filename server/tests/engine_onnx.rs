@@ -261,7 +261,10 @@ fn a_transitions_table_beside_the_model_re_decodes_each_notebook() {
     for (b, a) in before.iter().zip(&after) {
         let stages: std::collections::BTreeSet<_> =
             a.cells.iter().filter_map(|c| c.stage).collect();
-        assert!(stages.len() <= 1, "a sticky chain keeps one stage: {stages:?}");
+        assert!(
+            stages.len() <= 1,
+            "a sticky chain keeps one stage: {stages:?}"
+        );
         changed += b
             .cells
             .iter()

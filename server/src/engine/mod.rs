@@ -16,256 +16,38 @@
 //! `spawn_blocking`.
 
 pub mod cache;
+mod config;
 mod discover;
+mod error;
+mod labels;
+mod load;
 pub mod runtime;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 
-use coral_core::metrics::{self, CellStage, FindingsConfig, PipelineReport};
+use coral_core::metrics::{self, CellStage, FindingsConfig};
 use coral_core::{
-    featurize_notebook, CellFeatures, EncodeOptions, ModelInput, Notebook, SeedTable, Stage, Vocab,
+    featurize_notebook, CellFeatures, EncodeOptions, ModelInput, Notebook, SeedTable, Vocab,
     FEATURIZER_VERSION,
 };
 use rayon::prelude::*;
 
 use cache::ProbCache;
 pub use cache::StageProbs;
-use runtime::{Provider, SessionPool};
 
+pub use config::{Device, EngineConfig, UnknownDevice, MODEL_DIR_ENV};
 pub use coral_core::artefact::{MODEL_FILE, TRANSITIONS_FILE, VOCAB_FILE};
-/// Environment variable naming a model directory.
-pub const MODEL_DIR_ENV: &str = "CORAL_MODEL_DIR";
-
-/// Where inference runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum Device {
-    /// CUDA when ONNX Runtime can use it, else the CPU.
-    #[default]
-    Auto,
-    Cpu,
-    /// CUDA; falls back to the CPU with a warning when CUDA cannot be used.
-    Cuda,
-}
-
-impl Device {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Device::Auto => "auto",
-            Device::Cpu => "cpu",
-            Device::Cuda => "cuda",
-        }
-    }
-}
-
-impl fmt::Display for Device {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A string that names no device.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown device `{0}` (expected auto, cpu or cuda)")]
-pub struct UnknownDevice(pub String);
-
-impl FromStr for Device {
-    type Err = UnknownDevice;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Ok(Device::Auto),
-            "cpu" => Ok(Device::Cpu),
-            "cuda" | "gpu" => Ok(Device::Cuda),
-            _ => Err(UnknownDevice(s.to_owned())),
-        }
-    }
-}
-
-/// How to build an [`Engine`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct EngineConfig {
-    /// A directory holding `coral.onnx` and `vocab.json`, or the `.onnx` file itself. `None`:
-    /// `$CORAL_MODEL_DIR` when set (only there), else `models/` next to the executable, then
-    /// the project's `models/`.
-    pub model_dir: Option<PathBuf>,
-    pub device: Device,
-    /// ONNX Runtime intra-op threads per session (`None`: ONNX Runtime's default, all cores).
-    pub threads: Option<usize>,
-    /// A seed table (TOML) extending the built-in one.
-    pub seeds: Option<PathBuf>,
-    /// Most cells per model run.
-    pub batch_size: usize,
-    /// ONNX Runtime sessions run concurrently (each with `threads` threads).
-    pub sessions: usize,
-    /// Entries kept in the content-hash cache (0 disables it).
-    pub cache_capacity: usize,
-    /// `false`: heuristics only, no model is looked for.
-    pub use_model: bool,
-    /// The ONNX Runtime library to load, before the usual search.
-    pub ort_library: Option<PathBuf>,
-    /// Thresholds of the findings [`Engine::label_notebook`] reports.
-    pub findings: FindingsConfig,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            model_dir: None,
-            device: Device::Auto,
-            threads: None,
-            seeds: None,
-            batch_size: 32,
-            sessions: 1,
-            cache_capacity: 200_000,
-            use_model: true,
-            ort_library: None,
-            findings: FindingsConfig::default(),
-        }
-    }
-}
-
-/// Why the model could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("heuristics only: the model is switched off")]
-    Disabled,
-    #[error(
-        "no model found (looked for {MODEL_FILE} in {})",
-        display_paths(searched)
-    )]
-    NoModel { searched: Vec<PathBuf> },
-    #[error("no ONNX Runtime library found (looked at {}); set ORT_DYLIB_PATH or run scripts/fetch-onnxruntime.sh", display_paths(searched))]
-    NoLibrary { searched: Vec<PathBuf> },
-    #[error("ONNX Runtime could not be loaded: {0}")]
-    Library(String),
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}: {message}", path.display())]
-    Vocab { path: PathBuf, message: String },
-    #[error("{}: {message}", path.display())]
-    Seeds { path: PathBuf, message: String },
-    #[error("{}: ONNX Runtime cannot load it: {message}", path.display())]
-    Model { path: PathBuf, message: String },
-    #[error("{}: not a coral model: {message}", path.display())]
-    Contract { path: PathBuf, message: String },
-    #[error("{}: built for featurizer `{model}`, but this coral-lsp featurizes with `{expected}`; use a model trained with this version of coral", path.display())]
-    FeaturizerMismatch {
-        path: PathBuf,
-        model: String,
-        expected: String,
-    },
-    #[error("{}: the model was trained with vocabulary {model} but {} has {vocab}; ship the model with its own vocab.json", path.display(), vocab_path.display())]
-    VocabMismatch {
-        path: PathBuf,
-        vocab_path: PathBuf,
-        model: String,
-        vocab: String,
-    },
-    #[error("{}: metadata `{key}` is missing (a coral model records it)", path.display())]
-    MissingMetadata { path: PathBuf, key: &'static str },
-    #[error("ONNX Runtime: {0}")]
-    Ort(String),
-}
-
-fn display_paths(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Where a label came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LabelSource {
-    Model,
-    Heuristic,
-}
-
-impl LabelSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LabelSource::Model => "model",
-            LabelSource::Heuristic => "heuristic",
-        }
-    }
-}
-
-/// The label of one code cell.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CellLabel {
-    /// Position in the notebook's cell list, markdown included.
-    pub index: usize,
-    /// `None` for an empty cell, or under the heuristics for a cell no rule covers.
-    pub stage: Option<Stage>,
-    /// The five stage probabilities in [`Stage::ALL`] order, renormalised without the model's
-    /// dummy NONE output; `None` unless the model labelled the cell.
-    pub probabilities: Option<[f32; 5]>,
-    pub source: LabelSource,
-    /// The weak-label heuristic that fires on the cell (`seed:pandas.read_csv`, …), if any;
-    /// also given when the model labelled the cell.
-    pub heuristic_rule: Option<String>,
-    /// Code lines (blank and comment-only lines excluded).
-    pub lines: usize,
-    pub has_imports: bool,
-}
-
-/// Labels and pipeline report of one notebook.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NotebookLabels {
-    /// One per code cell, in notebook order.
-    pub cells: Vec<CellLabel>,
-    pub report: PipelineReport,
-}
-
-/// What the engine runs on.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ModelInfo {
-    /// The loaded `coral.onnx` (`None` under the fallback).
-    pub path: Option<PathBuf>,
-    /// The model's featurizer version (the built-in one under the fallback).
-    pub featurizer_version: String,
-    /// `cpu`, `cuda`, or `none` under the fallback.
-    pub device: String,
-    /// ONNX Runtime execution provider (`CPUExecutionProvider`, …), if a model is loaded.
-    pub provider: Option<String>,
-    /// True when labels come from the heuristics.
-    pub fallback: bool,
-    /// Why the heuristics are used.
-    pub fallback_reason: Option<String>,
-    /// Model window (positions per cell).
-    pub max_len: usize,
-    /// The vocabulary hash the model was trained with.
-    pub vocab_sha256: Option<String>,
-}
-
-/// Counters for tests and benchmarks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EngineStats {
-    /// Cells sent through the model.
-    pub cells_inferred: u64,
-    /// Model runs (batches).
-    pub batches: u64,
-    /// Cells answered from the cache (or deduplicated within a call).
-    pub cache_hits: u64,
-}
-
-struct Loaded {
-    pool: SessionPool,
-    vocab: Vocab,
-    encode: EncodeOptions,
-    /// Re-decodes each notebook's cells in sequence (`transitions.json`), when shipped.
-    sequence: Option<coral_core::Transitions>,
-}
+pub use error::EngineError;
+use labels::make_label;
+pub use labels::{
+    argmax_stage, stage_probabilities, CellLabel, EngineStats, LabelSource, ModelInfo,
+    NotebookLabels,
+};
+use load::{load_model, Loaded};
+pub use load::{load_seeds, model_search_dirs};
 
 struct Inner {
     seeds: SeedTable,
@@ -292,172 +74,6 @@ impl fmt::Debug for Engine {
             .field("info", &self.inner.info)
             .finish_non_exhaustive()
     }
-}
-
-/// Candidate model directories for `config`, in search order.
-pub fn model_search_dirs(config: &EngineConfig) -> Vec<PathBuf> {
-    if let Some(dir) = &config.model_dir {
-        return vec![dir.clone()];
-    }
-    if let Some(dir) = std::env::var_os(MODEL_DIR_ENV).filter(|d| !d.is_empty()) {
-        // Set, it is the only place looked at (like a flag, but a miss falls back).
-        return vec![PathBuf::from(dir)];
-    }
-    let mut dirs = Vec::new();
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf))
-    {
-        dirs.push(exe_dir.join("models"));
-        dirs.push(exe_dir.join("../share/coral/models"));
-    }
-    let in_project = discover::in_project(&Path::new("models").join(MODEL_FILE))
-        .and_then(|file| file.parent().map(Path::to_path_buf));
-    dirs.push(in_project.unwrap_or_else(|| PathBuf::from("models")));
-    dirs
-}
-
-/// The model file of a directory (or the file itself when given one).
-fn model_file(dir: &Path) -> PathBuf {
-    if dir.extension().is_some_and(|e| e == "onnx") {
-        dir.to_path_buf()
-    } else {
-        dir.join(MODEL_FILE)
-    }
-}
-
-/// Reads the seed table: the built-in one, extended by `path`.
-pub fn load_seeds(path: Option<&Path>) -> Result<SeedTable, EngineError> {
-    let mut seeds = SeedTable::builtin();
-    if let Some(path) = path {
-        let text = std::fs::read_to_string(path).map_err(|source| EngineError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let extra = SeedTable::from_toml(&text).map_err(|e| EngineError::Seeds {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        seeds.extend(extra);
-    }
-    Ok(seeds)
-}
-
-fn load_model(config: &EngineConfig) -> Result<(Loaded, ModelInfo), EngineError> {
-    if !config.use_model {
-        return Err(EngineError::Disabled);
-    }
-    let searched: Vec<PathBuf> = model_search_dirs(config);
-    let path = searched
-        .iter()
-        .map(|d| model_file(d))
-        .find(|p| p.is_file())
-        .ok_or_else(|| EngineError::NoModel {
-            searched: searched.clone(),
-        })?;
-    let vocab_path = path.with_file_name(VOCAB_FILE);
-    let vocab_text = std::fs::read_to_string(&vocab_path).map_err(|source| EngineError::Io {
-        path: vocab_path.clone(),
-        source,
-    })?;
-    let vocab = Vocab::from_json(&vocab_text).map_err(|e| EngineError::Vocab {
-        path: vocab_path.clone(),
-        message: e.to_string(),
-    })?;
-
-    let transitions_path = path.with_file_name(TRANSITIONS_FILE);
-    let sequence = if transitions_path.is_file() {
-        let text =
-            std::fs::read_to_string(&transitions_path).map_err(|source| EngineError::Io {
-                path: transitions_path.clone(),
-                source,
-            })?;
-        Some(
-            coral_core::Transitions::from_json(&text).map_err(|e| EngineError::Contract {
-                path: transitions_path.clone(),
-                message: e.to_string(),
-            })?,
-        )
-    } else {
-        None
-    };
-
-    let env = runtime::environment(config.ort_library.as_deref())?;
-    let (first, provider) = runtime::create_session(env, &path, config.device, config.threads)?;
-    let meta = runtime::inspect(&first, &path)?;
-    let model_version =
-        meta.featurizer_version
-            .clone()
-            .ok_or_else(|| EngineError::MissingMetadata {
-                path: path.clone(),
-                key: coral_core::artefact::key::FEATURIZER_VERSION,
-            })?;
-    if model_version != FEATURIZER_VERSION {
-        return Err(EngineError::FeaturizerMismatch {
-            path,
-            model: model_version,
-            expected: FEATURIZER_VERSION.to_owned(),
-        });
-    }
-    let model_vocab = meta
-        .vocab_sha256
-        .clone()
-        .ok_or_else(|| EngineError::MissingMetadata {
-            path: path.clone(),
-            key: coral_core::artefact::key::VOCAB_SHA256,
-        })?;
-    if !model_vocab.eq_ignore_ascii_case(vocab.sha256()) {
-        return Err(EngineError::VocabMismatch {
-            path,
-            vocab_path,
-            model: model_vocab,
-            vocab: vocab.sha256().to_owned(),
-        });
-    }
-    if let Some(size) = meta.vocab_size {
-        if vocab.len() > size {
-            return Err(EngineError::Contract {
-                path,
-                message: format!(
-                    "its embedding has {size} tokens but {} has {}",
-                    vocab_path.display(),
-                    vocab.len()
-                ),
-            });
-        }
-    }
-    let max_len = meta.window();
-    let mut sessions = vec![first];
-    for _ in 1..config.sessions.max(1) {
-        // Later sessions use the provider the first one got, so all agree.
-        let device = match provider {
-            Provider::Cuda => Device::Cuda,
-            Provider::Cpu => Device::Cpu,
-        };
-        sessions.push(runtime::create_session(env, &path, device, config.threads)?.0);
-    }
-    let info = ModelInfo {
-        path: Some(path),
-        featurizer_version: model_version,
-        device: provider.device().to_owned(),
-        provider: Some(provider.name().to_owned()),
-        fallback: false,
-        fallback_reason: None,
-        max_len,
-        vocab_sha256: Some(model_vocab),
-    };
-    Ok((
-        Loaded {
-            pool: SessionPool::new(sessions),
-            vocab,
-            encode: EncodeOptions {
-                max_len,
-                markdown: !meta.no_markdown,
-            },
-            sequence,
-        },
-        info,
-    ))
 }
 
 impl Engine {
@@ -750,57 +366,10 @@ impl Engine {
     }
 }
 
-/// The five stage probabilities without the dummy NONE output, renormalised to sum to 1.
-pub fn stage_probabilities(probs: &StageProbs) -> [f32; 5] {
-    let mut five = [0.0f32; 5];
-    five.copy_from_slice(&probs[..5]);
-    let sum: f32 = five.iter().sum();
-    if sum.is_finite() && sum > 0.0 {
-        for p in &mut five {
-            *p /= sum;
-        }
-    }
-    five
-}
-
-/// The predicted stage: argmax over the five real stages.
-pub fn argmax_stage(probs: &[f32; 5]) -> Option<Stage> {
-    probs
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.is_finite())
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .and_then(|(i, _)| Stage::from_index(i))
-}
-
-fn make_label(cell: &CellFeatures, probs: Option<StageProbs>) -> CellLabel {
-    let heuristic_rule = cell.weak_label.as_ref().map(|w| w.rule.to_string());
-    let (stage, probabilities, source) = match probs {
-        Some(probs) if !cell.is_empty => {
-            let five = stage_probabilities(&probs);
-            (argmax_stage(&five), Some(five), LabelSource::Model)
-        }
-        _ => (
-            cell.weak_label.as_ref().map(|w| w.stage),
-            None,
-            LabelSource::Heuristic,
-        ),
-    };
-    CellLabel {
-        index: cell.index,
-        stage: if cell.is_empty { None } else { stage },
-        probabilities,
-        source,
-        heuristic_rule,
-        lines: cell.code_lines,
-        has_imports: cell.has_imports,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coral_core::Cell;
+    use coral_core::{Cell, Stage};
 
     #[test]
     fn engine_is_send_sync_and_cheap_to_clone() {

@@ -239,8 +239,15 @@ pub fn inspect(session: &Session, path: &Path) -> Result<ModelMetadata, EngineEr
             "it takes inputs {names:?}; expected tokens, segments, mask"
         )));
     }
-    if !session.outputs().iter().any(|o| o.name() == tensor::STAGE_PROBS) {
-        return Err(contract(format!("it has no output `{}`", tensor::STAGE_PROBS)));
+    if !session
+        .outputs()
+        .iter()
+        .any(|o| o.name() == tensor::STAGE_PROBS)
+    {
+        return Err(contract(format!(
+            "it has no output `{}`",
+            tensor::STAGE_PROBS
+        )));
     }
     let metadata = session.metadata().map_err(ort_err)?;
     let props: Vec<(&str, String)> = key::KNOWN

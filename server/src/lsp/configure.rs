@@ -7,9 +7,9 @@ use std::time::Duration;
 use tower_lsp_server::ls_types::{ConfigurationItem, MessageType};
 use tower_lsp_server::Client;
 
-use crate::logging;
 use super::session::Session;
 use crate::engine::Engine;
+use crate::logging;
 
 /// Settings section asked for with `workspace/configuration`.
 pub const SECTION: &str = "coral";

@@ -101,7 +101,13 @@ pub fn write_model_dir(
         training: serde_json::json!({"data": "none: random initialisation for tests"}),
         ..ExportMetadata::default()
     };
-    export_onnx(model, config, &metadata, &dir.join(coral_core::artefact::MODEL_FILE)).expect("export");
+    export_onnx(
+        model,
+        config,
+        &metadata,
+        &dir.join(coral_core::artefact::MODEL_FILE),
+    )
+    .expect("export");
     std::fs::write(dir.join("vocab.json"), vocab.to_json()).expect("vocab");
 }
 

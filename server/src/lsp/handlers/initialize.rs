@@ -12,9 +12,9 @@ use tower_lsp_server::ls_types::{
     TextDocumentSyncSaveOptions,
 };
 
+use crate::logging;
 use crate::lsp::configure;
 use crate::lsp::encoding::PositionEncoding;
-use crate::logging;
 use crate::lsp::session::{ClientSupport, Session};
 
 pub async fn initialize(
