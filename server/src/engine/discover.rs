@@ -11,10 +11,15 @@ pub fn in_project(relative: &Path) -> Option<PathBuf> {
     let exe_dir = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf));
-    [cwd, exe_dir]
+    let found = [cwd.clone(), exe_dir]
         .into_iter()
         .flatten()
-        .find_map(|start| nearest(&start, relative))
+        .find_map(|start| nearest(&start, relative))?;
+    // Shown to users (`coral · model models/coral.onnx`): relative when under the cwd.
+    let shown = cwd
+        .and_then(|cwd| found.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or(found);
+    Some(shown)
 }
 
 /// The nearest ancestor-or-self of `start` holding `relative`, joined with it.
