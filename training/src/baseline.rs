@@ -56,6 +56,36 @@ pub fn features(cell: &CellFeatures) -> Vec<u32> {
     ids
 }
 
+/// The weak-labelled cells of a featurized corpus as `(features, stage)` pairs, split by
+/// notebook into (training, validation) as the model's own split does.
+pub fn weak_split(
+    corpus: &crate::corpus::Corpus,
+    featurized: &[Vec<CellFeatures>],
+    validation_fraction: f64,
+    split_seed: u64,
+) -> (Vec<(Vec<u32>, Stage)>, Vec<(Vec<u32>, Stage)>) {
+    let (mut train, mut validation) = (Vec::new(), Vec::new());
+    for (nb, cells) in corpus.notebooks.iter().zip(featurized) {
+        let held_out = crate::split::is_validation(
+            crate::corpus::notebook_key(&nb.id),
+            validation_fraction,
+            split_seed,
+        );
+        let side = if held_out {
+            &mut validation
+        } else {
+            &mut train
+        };
+        side.extend(
+            cells
+                .iter()
+                .filter(|c| !c.is_empty)
+                .filter_map(|c| c.weak_label.as_ref().map(|l| (features(c), l.stage))),
+        );
+    }
+    (train, validation)
+}
+
 /// Logistic regression weights, `[BUCKETS][5]` plus a bias per stage.
 #[derive(Debug, Clone)]
 pub struct Baseline {

@@ -633,8 +633,7 @@ fn main() -> Result<()> {
                 std::fs::write(&path, serde_json::to_string_pretty(report)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
-            let header =
-                samples_file::SamplesHeader::new(&vocab, options, &sets, samples.len());
+            let header = samples_file::SamplesHeader::new(&vocab, options, &sets, samples.len());
             samples_file::write(&out, &header, &samples)?;
             let labelled = |set: usize| samples.iter().filter(|s| s.labels[set].is_some()).count();
             eprintln!(
@@ -718,7 +717,7 @@ fn main() -> Result<()> {
             let onnx = out.join(coral_core::artefact::MODEL_FILE);
             export_onnx(&model, &cfg.model, &metadata, &onnx)
                 .with_context(|| format!("exporting {}", onnx.display()))?;
-            std::fs::write(out.join("vocab.json"), vocab.to_json())
+            std::fs::write(out.join(coral_core::artefact::VOCAB_FILE), vocab.to_json())
                 .with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {} and vocab.json", onnx.display());
         }
@@ -855,7 +854,10 @@ fn main() -> Result<()> {
                 defaults.validation_fraction,
                 defaults.seed,
             )?;
-            println!("weak-label validation accuracy {:.1}%\n", 100.0 * weak_accuracy);
+            println!(
+                "weak-label validation accuracy {:.1}%\n",
+                100.0 * weak_accuracy
+            );
             print!(
                 "{}",
                 coral_training::labels::render_table(std::slice::from_ref(&scores))

@@ -358,8 +358,7 @@ pub fn eval(
         scores.push(labels::score(model_name, truth, &predicted));
         if let Some(table) = sequence {
             probs = smooth_by_notebook(table, &labelled, &probs);
-            let predicted: Vec<Stage> =
-                probs.iter().map(crate::eval::predicted_stage).collect();
+            let predicted: Vec<Stage> = probs.iter().map(crate::eval::predicted_stage).collect();
             scores.push(labels::score(
                 &format!("{model_name} + sequence (strength {})", table.strength),
                 truth,
@@ -448,28 +447,10 @@ pub fn baseline(
     validation_fraction: f64,
     split_seed: u64,
 ) -> Result<(Scores, f64, CalibrationReport)> {
-    use crate::baseline::{features, Baseline};
+    use crate::baseline::{features, weak_split, Baseline};
     let notebooks = load_corpus(corpus, sample)?;
     let featurized = featurize_corpus(&notebooks, seeds);
-    let (mut train, mut validation) = (Vec::new(), Vec::new());
-    for (nb, cells) in notebooks.notebooks.iter().zip(&featurized) {
-        let held_out = crate::split::is_validation(
-            crate::corpus::notebook_key(&nb.id),
-            validation_fraction,
-            split_seed,
-        );
-        for cell in cells.iter().filter(|c| !c.is_empty) {
-            let Some(label) = &cell.weak_label else {
-                continue;
-            };
-            let sample = (features(cell), label.stage);
-            if held_out {
-                validation.push(sample);
-            } else {
-                train.push(sample);
-            }
-        }
-    }
+    let (train, validation) = weak_split(&notebooks, &featurized, validation_fraction, split_seed);
     eprintln!(
         "baseline: {} weak-labelled training cells, {} validation cells",
         train.len(),

@@ -11,10 +11,9 @@
 use coral_core::{CellFeatures, Stage};
 use serde::Serialize;
 
-use crate::baseline::{features, Baseline, BaselineConfig};
-use crate::corpus::{notebook_key, Corpus};
+use crate::baseline::{features, weak_split, Baseline, BaselineConfig};
+use crate::corpus::Corpus;
 use crate::eval::predicted_stage;
-use crate::split::is_validation;
 
 /// How the teacher is trained and how confident it must be.
 #[derive(Debug, Clone, Copy)]
@@ -84,35 +83,24 @@ pub fn self_training_labels(
     featurized: &[Vec<CellFeatures>],
     config: TeacherConfig,
 ) -> (Vec<Option<Stage>>, TeacherReport) {
-    let (mut train, mut validation) = (Vec::new(), Vec::new());
-    for (nb, cells) in corpus.notebooks.iter().zip(featurized) {
-        let held_out = is_validation(
-            notebook_key(&nb.id),
-            config.validation_fraction,
-            config.split_seed,
-        );
-        for cell in cells.iter().filter(|c| !c.is_empty) {
-            if let Some(label) = &cell.weak_label {
-                let sample = (features(cell), label.stage);
-                if held_out {
-                    validation.push(sample);
-                } else {
-                    train.push(sample);
-                }
-            }
-        }
-    }
+    let (train, validation) = weak_split(
+        corpus,
+        featurized,
+        config.validation_fraction,
+        config.split_seed,
+    );
     let teacher = Baseline::train(&train, config.baseline);
     let mut scored: Vec<(f32, bool)> = validation
         .iter()
         .map(|(x, stage)| {
-            let p = teacher.predict(x);
-            (confidence(&p), predicted_stage(&p) == *stage)
+            let (predicted, confidence) = top(&teacher.predict(x));
+            (confidence, predicted == *stage)
         })
         .collect();
     let validation_accuracy =
         scored.iter().filter(|(_, right)| *right).count() as f64 / scored.len().max(1) as f64;
-    let threshold = choose_threshold(&mut scored, config.target_precision).max(config.min_confidence);
+    let threshold =
+        choose_threshold(&mut scored, config.target_precision).max(config.min_confidence);
 
     let mut labels = Vec::new();
     let mut uncovered_cells = 0;
@@ -124,9 +112,8 @@ pub fn self_training_labels(
                 continue;
             }
             uncovered_cells += 1;
-            let p = teacher.predict(&features(cell));
-            if confidence(&p) >= threshold {
-                let stage = predicted_stage(&p);
+            let (stage, confidence) = top(&teacher.predict(&features(cell)));
+            if confidence >= threshold {
                 pseudo_labels[stage.index()] += 1;
                 labels.push(Some(stage));
             } else {
@@ -145,8 +132,11 @@ pub fn self_training_labels(
     (labels, report)
 }
 
-fn confidence(p: &[f32; Stage::OUTPUTS]) -> f32 {
-    p.iter().copied().fold(0.0, f32::max)
+/// The predicted stage and its probability (the top one over the five stages, as the
+/// calibration report counts it).
+fn top(p: &[f32; Stage::OUTPUTS]) -> (Stage, f32) {
+    let stage = predicted_stage(p);
+    (stage, p[stage.index()])
 }
 
 /// The lowest confidence at which the cells at least that confident are right at least

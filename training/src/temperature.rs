@@ -65,7 +65,11 @@ pub struct ReliabilityBin {
 
 /// Expected calibration error over `bins` equal-width confidence bins, and the bins.
 /// `confidence` is the top probability over the five stages; `correct` whether it was right.
-pub fn calibration(confidence: &[f64], correct: &[bool], bins: usize) -> (f64, Vec<ReliabilityBin>) {
+pub fn calibration(
+    confidence: &[f64],
+    correct: &[bool],
+    bins: usize,
+) -> (f64, Vec<ReliabilityBin>) {
     let bins = bins.max(1);
     let mut sums = vec![(0usize, 0.0f64, 0usize); bins];
     for (&c, &ok) in confidence.iter().zip(correct) {
@@ -109,7 +113,13 @@ mod tests {
             .map(|_| [0.95, 0.0125, 0.0125, 0.0125, 0.0125, 0.0])
             .collect();
         let labels: Vec<Stage> = (0..100)
-            .map(|i| if i < 60 { Stage::Import } else { Stage::Wrangle })
+            .map(|i| {
+                if i < 60 {
+                    Stage::Import
+                } else {
+                    Stage::Wrangle
+                }
+            })
             .collect();
         let t = fit(&probs, &labels);
         assert!(t > 1.5, "t = {t}");

@@ -362,7 +362,12 @@ pub fn build_model_proto(
     let masked = g.float_scalar("const.masked", MASKED_SCORE);
     let mask = if config.full_attention {
         // Key j is real iff mask[:, j, 0]: [b, l, 1] -> [b, 1, l] -> [b, 1, 1, l].
-        let col = g.node("Slice", &[tensor::MASK, &start0, &end1, &two_axis], None, &[]);
+        let col = g.node(
+            "Slice",
+            &[tensor::MASK, &start0, &end1, &two_axis],
+            None,
+            &[],
+        );
         let add = g.node("Where", &[&col, &zero, &masked], None, &[]);
         let t = g.node(
             "Transpose",

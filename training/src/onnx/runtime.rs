@@ -9,8 +9,8 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::Tensor;
 
-use coral_core::artefact::tensor;
 use crate::batch::HostBatch;
+use coral_core::artefact::tensor;
 
 /// ONNX Runtime could not be used.
 #[derive(Debug, Clone, thiserror::Error)]
