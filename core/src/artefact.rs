@@ -115,12 +115,11 @@ impl ModelMetadata {
                 key::MAX_LEN => meta.max_len = Some(number(key::MAX_LEN, value)?),
                 key::NO_MARKDOWN => meta.no_markdown = value.trim() == "true",
                 key::TEMPERATURE => {
-                    meta.temperature =
-                        Some(value.trim().parse().map_err(|_| MetadataError {
-                            key: key::TEMPERATURE,
-                            value: value.to_owned(),
-                            expected: "a number",
-                        })?);
+                    meta.temperature = Some(value.trim().parse().map_err(|_| MetadataError {
+                        key: key::TEMPERATURE,
+                        value: value.to_owned(),
+                        expected: "a number",
+                    })?);
                 }
                 key::WEIGHTS => meta.weights = text(),
                 key::CALIBRATION_CELLS => {
@@ -150,7 +149,10 @@ impl ModelMetadata {
         put(key::VOCAB_SIZE, self.vocab_size.map(|n| n.to_string()));
         put(key::MAX_LEN, self.max_len.map(|n| n.to_string()));
         put(key::NO_MARKDOWN, Some(self.no_markdown.to_string()));
-        put(key::TEMPERATURE, self.temperature.map(|t| format!("{t:.4}")));
+        put(
+            key::TEMPERATURE,
+            self.temperature.map(|t| format!("{t:.4}")),
+        );
         put(key::WEIGHTS, self.weights.clone());
         put(
             key::CALIBRATION_CELLS,
@@ -197,8 +199,7 @@ mod tests {
             extra: BTreeMap::from([("coral.d_model".to_owned(), "128".to_owned())]),
         };
         let props = meta.to_props();
-        let back =
-            ModelMetadata::from_props(props.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let back = ModelMetadata::from_props(props.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(back, Ok(meta));
     }
 

@@ -151,7 +151,9 @@ impl KindSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = ValueKind> {
-        ValueKind::ALL.into_iter().filter(move |&k| self.contains(k))
+        ValueKind::ALL
+            .into_iter()
+            .filter(move |&k| self.contains(k))
     }
 
     /// The strongest propagating kind in the set.
@@ -254,7 +256,8 @@ impl KindTable {
 
     pub fn from_toml(text: &str) -> Result<KindTable, String> {
         let file: KindsFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let kind = |name: &str| ValueKind::parse(name).ok_or_else(|| format!("unknown kind `{name}`"));
+        let kind =
+            |name: &str| ValueKind::parse(name).ok_or_else(|| format!("unknown kind `{name}`"));
         let mut table = KindTable::default();
         for (name, calls) in &file.calls {
             let k = kind(name)?;
@@ -313,7 +316,10 @@ impl KindTable {
     }
 
     fn method_kind(&self, receiver: ValueKind, method: &str) -> Option<ValueKind> {
-        if self.returns_nothing.contains(&(receiver, method.to_owned())) {
+        if self
+            .returns_nothing
+            .contains(&(receiver, method.to_owned()))
+        {
             return None;
         }
         self.methods
@@ -402,7 +408,9 @@ impl Pass<'_> {
             .filter(|c| c.kind() != "comment")
             .collect();
         self.out.flow.setup_only = !statements.is_empty()
-            && statements.iter().all(|s| self.is_setup_statement(*s, scope));
+            && statements
+                .iter()
+                .all(|s| self.is_setup_statement(*s, scope));
     }
 
     /// Jupyter shows the value of a cell's last expression; run after the walk, with the
@@ -451,21 +459,23 @@ impl Pass<'_> {
     fn is_setup_statement(&self, statement: Node<'_>, scope: &Scope) -> bool {
         match statement.kind() {
             "import_statement" | "import_from_statement" | "future_import_statement" => true,
-            "expression_statement" => statement.named_child(0).is_some_and(|expr| match expr
-                .kind()
-            {
-                "assignment" => {
-                    expr.child_by_field_name("right").is_some_and(is_literal)
-                        || expr
-                            .child_by_field_name("left")
-                            .is_some_and(|left| self.is_module_setting(left, scope))
-                }
-                "call" => expr
-                    .child_by_field_name("function")
-                    .and_then(|f| qualify(f, self.source, scope))
-                    .is_some_and(|q| self.table.is_setup_call(&q)),
-                _ => false,
-            }),
+            "expression_statement" => {
+                statement
+                    .named_child(0)
+                    .is_some_and(|expr| match expr.kind() {
+                        "assignment" => {
+                            expr.child_by_field_name("right").is_some_and(is_literal)
+                                || expr
+                                    .child_by_field_name("left")
+                                    .is_some_and(|left| self.is_module_setting(left, scope))
+                        }
+                        "call" => expr
+                            .child_by_field_name("function")
+                            .and_then(|f| qualify(f, self.source, scope))
+                            .is_some_and(|q| self.table.is_setup_call(&q)),
+                        _ => false,
+                    })
+            }
             _ => false,
         }
     }
@@ -525,7 +535,10 @@ impl Pass<'_> {
         while let Some(target) = targets.pop() {
             match target.kind() {
                 "identifier" => names.push(target),
-                "pattern_list" | "tuple_pattern" | "list_pattern" | "list_splat_pattern"
+                "pattern_list"
+                | "tuple_pattern"
+                | "list_pattern"
+                | "list_splat_pattern"
                 | "parenthesized_expression" => {
                     let mut cursor = target.walk();
                     targets.extend(target.named_children(&mut cursor));
@@ -705,7 +718,9 @@ impl Pass<'_> {
                 }
             }
             "subscript" => self.kind_of(node.child_by_field_name("value")?, scope, next),
-            "parenthesized_expression" | "keyword_argument" | "conditional_expression"
+            "parenthesized_expression"
+            | "keyword_argument"
+            | "conditional_expression"
             | "await" => {
                 let child = if node.kind() == "keyword_argument" {
                     node.child_by_field_name("value")?
@@ -714,10 +729,15 @@ impl Pass<'_> {
                 };
                 self.kind_of(child, scope, next)
             }
-            "binary_operator" | "comparison_operator" | "boolean_operator" | "unary_operator"
-            | "list" | "tuple" | "expression_list" | "string" | "interpolation" => {
-                self.combined(node, scope, next).strongest()
-            }
+            "binary_operator"
+            | "comparison_operator"
+            | "boolean_operator"
+            | "unary_operator"
+            | "list"
+            | "tuple"
+            | "expression_list"
+            | "string"
+            | "interpolation" => self.combined(node, scope, next).strongest(),
             _ => None,
         }
     }
@@ -798,7 +818,9 @@ fn has_inplace(args: Node<'_>, source: &str) -> bool {
                 .child_by_field_name("name")
                 .and_then(|n| source.get(n.byte_range()))
                 == Some("inplace")
-            && arg.child_by_field_name("value").is_some_and(|v| v.kind() == "true")
+            && arg
+                .child_by_field_name("value")
+                .is_some_and(|v| v.kind() == "true")
     });
     found
 }
@@ -838,13 +860,22 @@ fn is_literal(node: Node<'_>) -> bool {
             "string" | "integer" | "float" | "true" | "false" | "none" | "concatenated_string" => {
                 if n.kind() == "string" {
                     let mut cursor = n.walk();
-                    if n.named_children(&mut cursor).any(|c| c.kind() == "interpolation") {
+                    if n.named_children(&mut cursor)
+                        .any(|c| c.kind() == "interpolation")
+                    {
                         return false;
                     }
                 }
             }
-            "list" | "tuple" | "dictionary" | "pair" | "set" | "unary_operator"
-            | "binary_operator" | "parenthesized_expression" | "expression_list" => {
+            "list"
+            | "tuple"
+            | "dictionary"
+            | "pair"
+            | "set"
+            | "unary_operator"
+            | "binary_operator"
+            | "parenthesized_expression"
+            | "expression_list" => {
                 let mut cursor = n.walk();
                 stack.extend(n.named_children(&mut cursor));
             }

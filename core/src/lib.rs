@@ -31,7 +31,9 @@ pub use input::ModelInput;
 pub use metrics::{
     CellStage, Finding, FindingsConfig, PipelineReport, PipelineSummary, Rule, Severity,
 };
-pub use notebook::{percent_spans, Cell, CellKind, CorpusRecord, Notebook, NotebookError, PercentSpan};
+pub use notebook::{
+    percent_spans, Cell, CellKind, CorpusRecord, Notebook, NotebookError, PercentSpan,
+};
 pub use scope::Scope;
 pub use sequence::{Transitions, TransitionsError};
 pub use stage::{Stage, StageSet};

@@ -231,7 +231,6 @@ pub fn percent_spans(text: &str) -> Vec<PercentSpan> {
     let mut start_line: Option<usize> = None;
     let mut body_start = 0;
     let mut offset = 0;
-    let mut started = false;
     for (line_no, line) in text.split_inclusive('\n').enumerate() {
         if let Some(marker_kind) = percent_marker(line) {
             if let Some(line) = start_line {
@@ -244,8 +243,7 @@ pub fn percent_spans(text: &str) -> Vec<PercentSpan> {
             kind = marker_kind;
             start_line = Some(line_no);
             body_start = offset + line.len();
-            started = true;
-        } else if !started && start_line.is_none() && !line.trim().is_empty() {
+        } else if start_line.is_none() && !line.trim().is_empty() {
             start_line = Some(line_no);
         }
         offset += line.len();

@@ -368,7 +368,10 @@ impl Walker<'_> {
     }
 
     /// Each identifier that holds a typed value gives its node that kind's token (once).
-    fn add_kind_tokens(&mut self, name_kinds: &std::collections::HashMap<usize, dataflow::ValueKind>) {
+    fn add_kind_tokens(
+        &mut self,
+        name_kinds: &std::collections::HashMap<usize, dataflow::ValueKind>,
+    ) {
         for &(byte, target) in &self.identifier_owners {
             let Some(kind) = name_kinds.get(&byte) else {
                 continue;

@@ -308,7 +308,8 @@ impl SeedTable {
         // With data flow, a one-line expression shows its value only when it has one we can
         // name: `df.head()`, `df.shape`, `acc`; not `df.to_csv(path)` or a helper call of
         // unknown result. The paper's rule (no data flow) takes every one-line expression.
-        if code_lines == 1 && syntax.single_expression && (!self.flow_rules || syntax.flow.displays) {
+        if code_lines == 1 && syntax.single_expression && (!self.flow_rules || syntax.flow.displays)
+        {
             offer(WeakLabel {
                 stage: Stage::Explore,
                 rule: WeakRule::OneLineExpression,
@@ -402,10 +403,7 @@ mod tests {
             Some((Stage::Model, "seed:sklearn.svm.SVC".into()))
         );
         assert_eq!(
-            label(
-                "scores = run(model)",
-                Some("## Random forest")
-            ),
+            label("scores = run(model)", Some("## Random forest")),
             Some((Stage::Model, "markdown:random forest".into()))
         );
         assert_eq!(

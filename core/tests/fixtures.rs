@@ -137,7 +137,8 @@ fixture_snapshots! {
 /// Per cell: the weak label and the data-flow facts it was read from.
 #[test]
 fn dataflow_rules_snapshot() {
-    let notebook = load("fixtures/notebooks/dataflow_rules.ipynb").unwrap_or_else(|e| panic!("{e}"));
+    let notebook =
+        load("fixtures/notebooks/dataflow_rules.ipynb").unwrap_or_else(|e| panic!("{e}"));
     let features = featurize_notebook(&notebook, &SeedTable::builtin());
     let mut out = String::new();
     for cell in &features {
@@ -146,8 +147,12 @@ fn dataflow_rules_snapshot() {
             .as_ref()
             .map_or("-".to_owned(), |l| format!("{} ({})", l.stage, l.rule));
         let flow = serde_json::to_string(&cell.flow).unwrap_or_default();
-        let _ = writeln!(out, "cell {:>2} {label}
-  {flow}", cell.index);
+        let _ = writeln!(
+            out,
+            "cell {:>2} {label}
+  {flow}",
+            cell.index
+        );
     }
     insta::assert_snapshot!(out);
 }

@@ -236,7 +236,8 @@ pub fn inspect(session: &Session, path: &Path) -> Result<ModelMetadata, EngineEr
             .map(ort::value::Outlet::name)
             .collect();
         return Err(contract(format!(
-            "it takes inputs {names:?}; expected tokens, segments, mask"
+            "it takes inputs {names:?}; expected {}",
+            tensor::INPUTS.join(", ")
         )));
     }
     if !session
