@@ -149,13 +149,18 @@ pub struct Finding {
     pub cell: Option<usize>,
 }
 
-/// Thresholds for the findings.
+/// Thresholds for the findings, and which rules report. [`check`] applies all of it, so every
+/// surface (`--check`, the language server, the Python package) reports the same findings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingsConfig {
     /// Normalized entropy below this is [`Rule::LowEntropy`].
     pub min_normalized_entropy: f64,
     /// Stages that must appear ([`Rule::MissingStage`]).
     pub required_stages: Vec<Stage>,
+    /// Only these rules report; empty means every rule (as an absent `--select` does).
+    pub select: Vec<Rule>,
+    /// These rules never report; `ignore` wins over `select`.
+    pub ignore: Vec<Rule>,
 }
 
 impl Default for FindingsConfig {
@@ -163,7 +168,16 @@ impl Default for FindingsConfig {
         FindingsConfig {
             min_normalized_entropy: 0.35,
             required_stages: Vec::new(),
+            select: Vec::new(),
+            ignore: Vec::new(),
         }
+    }
+}
+
+impl FindingsConfig {
+    /// Whether findings of `rule` are reported.
+    pub fn reports(&self, rule: Rule) -> bool {
+        (self.select.is_empty() || self.select.contains(&rule)) && !self.ignore.contains(&rule)
     }
 }
 
@@ -321,6 +335,7 @@ pub fn check(cells: &[CellStage], config: &FindingsConfig) -> PipelineReport {
             );
         }
     }
+    findings.retain(|f| config.reports(f.rule));
     PipelineReport { summary, findings }
 }
 
@@ -402,6 +417,40 @@ mod tests {
         assert!((s.normalized_entropy - h / 5f64.ln()).abs() < 1e-12);
         // I→W change, W→E change, E→E same: 2 of 3
         assert!((s.transition_rate - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn select_and_ignore_filter_the_findings() {
+        // A one-stage notebook with a late import: CRL001 and CRL004, and CRL006 when required.
+        let cells = [
+            cell(0, Some(Stage::Explore), 3, false),
+            cell(1, Some(Stage::Explore), 2, true),
+        ];
+        let with = |select: &[Rule], ignore: &[Rule]| -> Vec<Rule> {
+            let config = FindingsConfig {
+                required_stages: vec![Stage::Model],
+                select: select.to_vec(),
+                ignore: ignore.to_vec(),
+                ..FindingsConfig::default()
+            };
+            check(&cells, &config)
+                .findings
+                .iter()
+                .map(|f| f.rule)
+                .collect()
+        };
+        let all = [Rule::LowEntropy, Rule::ScatteredImports, Rule::MissingStage];
+        assert_eq!(with(&[], &[]), all, "an empty select is every rule");
+        assert_eq!(with(&[Rule::MissingStage], &[]), [Rule::MissingStage]);
+        assert_eq!(
+            with(&[], &[Rule::LowEntropy]),
+            [Rule::ScatteredImports, Rule::MissingStage]
+        );
+        assert_eq!(
+            with(&[Rule::LowEntropy], &[Rule::LowEntropy]),
+            [],
+            "ignore wins over select"
+        );
     }
 
     #[test]

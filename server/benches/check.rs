@@ -37,7 +37,7 @@ struct Args {
     /// ONNX Runtime intra-op threads per session (default: as `--check` shares the threads).
     ort_threads: Option<usize>,
     batch_size: usize,
-    /// Default: as `--check` chooses ([`coral_server::cli::share_threads`]).
+    /// Default: as `--check` chooses ([`coral_server::settings::share_threads`]).
     sessions: Option<usize>,
     device: EngineDevice,
     model: Option<PathBuf>,
@@ -224,7 +224,8 @@ fn main() {
             dir
         }
     });
-    let (sessions, session_threads) = coral_server::cli::share_threads(args.threads, args.sessions);
+    let (sessions, session_threads) =
+        coral_server::settings::share_threads(args.threads, args.sessions);
     let ort_threads = args.ort_threads.or(session_threads);
     let config = EngineConfig {
         model_dir: Some(model_dir),

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod logging;
 pub mod output;
 pub mod report;
+pub mod settings;
 
 pub use engine::{
     CellLabel, Device, Engine, EngineConfig, EngineError, EngineStats, LabelSource, ModelInfo,

@@ -274,3 +274,88 @@ async fn settings_switch_surfaces_and_thresholds() {
     assert!(all.iter().any(|d| d["code"] == "CRL002"));
     client.shutdown().await;
 }
+
+/// Codes of every diagnostic published last, over all URIs.
+fn codes<W>(client: &lsp_support::TestClient<W>) -> Vec<String> {
+    let mut codes: Vec<String> = client
+        .diagnostics
+        .values()
+        .flatten()
+        .filter_map(|d| d["code"].as_str().map(str::to_owned))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workspace_coral_toml_sits_under_the_editor_settings() {
+    let workspace = tempfile::tempdir().expect("temp dir");
+    let config = workspace.path().join("coral.toml");
+    std::fs::write(
+        &config,
+        "require-stages = [\"EVALUATE\"]\nignore = [\"model-without-evaluate\"]\n",
+    )
+    .expect("write coral.toml");
+    let mut client = start(heuristics());
+    client
+        .initialize_in(Some(workspace.path()), json!({"debounceMs": 0}), &[])
+        .await;
+    let nb = ClientNotebook::from_ipynb("examples/regression_no_eval.ipynb");
+    client
+        .notify("notebookDocument/didOpen", nb.did_open())
+        .await;
+    client.drain(Duration::from_millis(600)).await;
+    assert!(
+        client.log.iter().any(|l| l.contains("coral.toml")),
+        "the log names the file: {:?}",
+        client.log
+    );
+    let found = codes(&client);
+    assert!(found.contains(&"CRL006".to_owned()), "required by the file: {found:?}");
+    assert!(!found.contains(&"CRL002".to_owned()), "ignored by the file: {found:?}");
+
+    // The editor's settings win key by key; an empty `select` is every rule, as in --check
+    // (it used to silence every rule in the server).
+    client.configuration = json!({"ignore": [], "select": []});
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": null}),
+        )
+        .await;
+    client.drain(Duration::from_millis(600)).await;
+    let found = codes(&client);
+    assert!(found.contains(&"CRL002".to_owned()), "{found:?}");
+    assert!(found.contains(&"CRL006".to_owned()), "still the file's: {found:?}");
+
+    // The file changes on disk: the server reads it again when told.
+    std::fs::write(&config, "min-entropy = 0.0\n").expect("rewrite coral.toml");
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": format!("file://{}", config.display()), "type": 2}]}),
+        )
+        .await;
+    client.drain(Duration::from_millis(600)).await;
+    let found = codes(&client);
+    assert!(!found.contains(&"CRL006".to_owned()), "{found:?}");
+    assert!(found.contains(&"CRL002".to_owned()), "{found:?}");
+
+    // A broken file is reported and left out; the editor's settings still apply.
+    std::fs::write(&config, "min-entrpy = 0.5\n").expect("break coral.toml");
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": format!("file://{}", config.display()), "type": 2}]}),
+        )
+        .await;
+    client.drain(Duration::from_millis(600)).await;
+    assert!(
+        client.log.iter().any(|l| l.contains("min-entrpy")),
+        "{:?}",
+        client.log
+    );
+    assert!(codes(&client).contains(&"CRL002".to_owned()));
+    client.shutdown().await;
+}

@@ -1,7 +1,6 @@
 //! `coral-lsp --check`: find notebooks, label them with the [`Engine`], collect findings and
 //! unreadable files into a [`CheckReport`] that the formats in [`crate::report`] print.
 
-pub mod config;
 pub mod discover;
 pub mod locate;
 
@@ -9,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use coral_core::metrics::FindingsConfig;
-use coral_core::{Notebook, Rule};
+use coral_core::Notebook;
 use rayon::prelude::*;
 
 use crate::engine::{Engine, ModelInfo, NotebookLabels};
@@ -18,27 +17,12 @@ use discover::{Discovered, FileKind};
 /// Notebooks read and labelled together (bounds memory on large folders; progress steps).
 pub const CHUNK: usize = 64;
 
-/// Which findings are reported.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RuleFilter {
-    /// Only these rules (empty: all).
-    pub select: Vec<Rule>,
-    /// Never these rules.
-    pub ignore: Vec<Rule>,
-}
-
-impl RuleFilter {
-    pub fn allows(&self, rule: Rule) -> bool {
-        (self.select.is_empty() || self.select.contains(&rule)) && !self.ignore.contains(&rule)
-    }
-}
-
 /// What to check and how.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     pub paths: Vec<PathBuf>,
+    /// Thresholds and the rules that report (`select`/`ignore`), applied by core.
     pub findings: FindingsConfig,
-    pub rules: RuleFilter,
     /// Directory report paths are shown relative to (normally the working directory).
     pub cwd: PathBuf,
     /// Root that SARIF and GitHub URIs are relative to (the repository's top level).
@@ -236,11 +220,7 @@ pub fn run_check(
             }
         }
         let labels = engine.label_notebooks_with(&notebooks, &options.findings);
-        for ((d, cell_lines), mut labels) in good.into_iter().zip(labels) {
-            labels
-                .report
-                .findings
-                .retain(|f| options.rules.allows(f.rule));
+        for ((d, cell_lines), labels) in good.into_iter().zip(labels) {
             files.push(FileReport {
                 display: display_path(&d.path, &options.cwd),
                 uri: relative_uri(&d.path, &options.cwd, &options.root),
@@ -277,17 +257,5 @@ mod tests {
         );
         assert_eq!(display_path(Path::new("./a/b.ipynb"), root), "a/b.ipynb");
         assert_eq!(display_path(Path::new("/repo/a.ipynb"), root), "a.ipynb");
-    }
-
-    #[test]
-    fn rule_filter() {
-        let filter = RuleFilter {
-            select: vec![Rule::LowEntropy, Rule::ScatteredImports],
-            ignore: vec![Rule::ScatteredImports],
-        };
-        assert!(filter.allows(Rule::LowEntropy));
-        assert!(!filter.allows(Rule::ScatteredImports));
-        assert!(!filter.allows(Rule::EmptyPipeline));
-        assert!(RuleFilter::default().allows(Rule::EmptyPipeline));
     }
 }

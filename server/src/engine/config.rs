@@ -80,6 +80,33 @@ pub struct EngineConfig {
     pub findings: FindingsConfig,
 }
 
+/// What an engine is built from. Settings that change it need a new engine; the rest (the
+/// findings' thresholds and rules) apply to the engine in use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineKey {
+    pub model_dir: Option<PathBuf>,
+    pub use_model: bool,
+    pub device: Device,
+    pub seeds: Option<PathBuf>,
+    pub threads: Option<usize>,
+    pub sessions: usize,
+    pub batch_size: usize,
+}
+
+impl EngineConfig {
+    pub fn key(&self) -> EngineKey {
+        EngineKey {
+            model_dir: self.model_dir.clone(),
+            use_model: self.use_model,
+            device: self.device,
+            seeds: self.seeds.clone(),
+            threads: self.threads,
+            sessions: self.sessions,
+            batch_size: self.batch_size,
+        }
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {

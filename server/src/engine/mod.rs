@@ -38,7 +38,7 @@ use rayon::prelude::*;
 use cache::ProbCache;
 pub use cache::StageProbs;
 
-pub use config::{Device, EngineConfig, UnknownDevice, MODEL_DIR_ENV};
+pub use config::{Device, EngineConfig, EngineKey, UnknownDevice, MODEL_DIR_ENV};
 pub use coral_core::artefact::{MODEL_FILE, TRANSITIONS_FILE, VOCAB_FILE};
 pub use error::EngineError;
 use labels::make_label;

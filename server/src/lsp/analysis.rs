@@ -16,8 +16,9 @@ use super::encoding::PositionEncoding;
 use super::features::FeatureCache;
 use super::reference::{ReferenceStats, Standing};
 use super::session::Publish;
-use super::settings::Settings;
+use super::settings::ClientSettings;
 use crate::engine::{CellLabel, Engine, LabelSource, ModelInfo, NotebookLabels};
+use coral_core::metrics::FindingsConfig;
 
 /// Diagnostic `source`.
 pub const SOURCE: &str = "coral";
@@ -231,18 +232,18 @@ pub fn analyze(
     engine: &Engine,
     epoch: u64,
     features: &mut FeatureCache,
-    settings: &Settings,
+    settings: &ClientSettings,
+    findings: &FindingsConfig,
     reference: Option<&ReferenceStats>,
 ) -> Analysis {
     let cells = features.featurize(&snapshot.notebook, engine.seeds(), epoch);
-    let mut labels = engine
-        .label_features(std::slice::from_ref(&cells), &settings.findings)
+    let labels = engine
+        .label_features(std::slice::from_ref(&cells), findings)
         .pop()
         .unwrap_or_else(|| NotebookLabels {
             cells: Vec::new(),
-            report: coral_core::metrics::check(&[], &settings.findings),
+            report: coral_core::metrics::check(&[], findings),
         });
-    labels.report.findings.retain(|f| settings.reports(f.rule));
     let label_slots = labels
         .cells
         .iter()
@@ -261,7 +262,11 @@ pub fn analyze(
     analysis
 }
 
-fn diagnostics(snapshot: &Snapshot, analysis: &Analysis, settings: &Settings) -> Vec<Publish> {
+fn diagnostics(
+    snapshot: &Snapshot,
+    analysis: &Analysis,
+    settings: &ClientSettings,
+) -> Vec<Publish> {
     let mut by_uri: HashMap<&Uri, Vec<Diagnostic>> = HashMap::new();
     if settings.diagnostics {
         for finding in &analysis.labels.report.findings {

@@ -19,12 +19,11 @@ const CONFIGURATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Loads the engine the settings ask for if it differs from the one in use (or `force`).
 /// Blocking work runs on a blocking thread.
 pub async fn reload_engine(session: &Arc<Session>, force: bool) -> bool {
-    let settings = session.settings();
-    let key = settings.engine_key();
+    let config = session.settings().engine;
+    let key = config.key();
     if !force && session.engine().key == key {
         return false;
     }
-    let config = settings.engine_config(session.base_engine());
     let load_config = config.clone();
     match tokio::task::spawn_blocking(move || Engine::load(&load_config)).await {
         Ok(engine) => {
@@ -82,10 +81,11 @@ pub async fn pull(session: &Arc<Session>, client: &Client, pushed: &serde_json::
             } else {
                 value
             };
-            let before = session.settings();
-            let problems = session.set_workspace_settings(value);
+            let before = session.all_settings();
+            let mut problems = session.reload_config_file();
+            problems.extend(session.set_workspace_settings(value));
             report(client, "workspace configuration", problems).await;
-            if session.settings() != before {
+            if session.all_settings() != before {
                 apply(session, client).await;
             }
         }
@@ -96,7 +96,7 @@ pub async fn pull(session: &Arc<Session>, client: &Client, pushed: &serde_json::
 
 /// Takes the current settings into effect: logging, the engine, every document's labels.
 pub async fn apply(session: &Arc<Session>, client: &Client) {
-    let settings = session.settings();
+    let settings = session.client_settings();
     let problems = logging::apply(settings.log_level.as_deref(), settings.log_file.as_deref());
     report(client, "settings", problems).await;
     if reload_engine(session, false).await {

@@ -31,10 +31,12 @@ use tower_lsp_server::{ClientSocket, LspService, Server};
 pub use server::CoralServer;
 
 use crate::engine::EngineConfig;
+use crate::settings::Layer;
 
 /// Builds the service (for stdio, or for an in-memory transport in tests).
-pub fn service(engine: EngineConfig) -> (LspService<CoralServer>, ClientSocket) {
-    LspService::build(|client| CoralServer::new(client, engine))
+pub fn service(options: impl Into<LspOptions>) -> (LspService<CoralServer>, ClientSocket) {
+    let options = options.into();
+    LspService::build(|client| CoralServer::new(client, options))
         .custom_method(
             handlers::notebook_summary::METHOD,
             CoralServer::notebook_summary,
@@ -42,34 +44,23 @@ pub fn service(engine: EngineConfig) -> (LspService<CoralServer>, ClientSocket) 
         .finish()
 }
 
-/// How the server is started (from the command line).
+/// How the server is started. The command line builds it ([`crate::cli`]); this module does not
+/// know the command line.
 #[derive(Debug, Clone, Default)]
 pub struct LspOptions {
-    /// Base engine configuration; the client's settings (model path, device) override it.
+    /// What no layer sets (the ONNX Runtime library, the cache size) and the defaults.
     pub engine: EngineConfig,
+    /// The command line's settings: over the workspace's `coral.toml`, under the editor's.
+    pub cli: Layer,
     /// Initial log filter (else `CORAL_LOG`, else `info`); the `logLevel` setting overrides it.
     pub log_level: Option<String>,
 }
 
-impl LspOptions {
-    /// Options from the command line's engine flags.
-    pub fn from_cli(cli: &crate::cli::Cli) -> LspOptions {
-        let mut engine = EngineConfig {
-            model_dir: cli.model.clone(),
-            use_model: !cli.no_model,
-            threads: cli.threads,
-            seeds: cli.seeds.clone(),
-            ..EngineConfig::default()
-        };
-        if let Some(device) = cli.device {
-            engine.device = device;
-        }
-        if let Some(batch_size) = cli.batch_size {
-            engine.batch_size = batch_size;
-        }
+impl From<EngineConfig> for LspOptions {
+    fn from(engine: EngineConfig) -> LspOptions {
         LspOptions {
             engine,
-            log_level: cli.log_level.clone(),
+            ..LspOptions::default()
         }
     }
 }
@@ -96,7 +87,7 @@ pub fn run_stdio(options: LspOptions) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION")
     );
     runtime.block_on(async {
-        let (service, socket) = service(options.engine);
+        let (service, socket) = service(options);
         Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
             .serve(service)
             .await;

@@ -7,16 +7,17 @@ use serde_json::Value;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
     DidChangeConfigurationParams, DidChangeNotebookDocumentParams, DidChangeTextDocumentParams,
-    DidCloseNotebookDocumentParams, DidCloseTextDocumentParams, DidOpenNotebookDocumentParams,
-    DidOpenTextDocumentParams, DidSaveNotebookDocumentParams, DidSaveTextDocumentParams, Hover,
-    HoverParams, InitializeParams, InitializeResult, InitializedParams, InlayHint, InlayHintParams,
+    DidChangeWatchedFilesParams, DidCloseNotebookDocumentParams, DidCloseTextDocumentParams,
+    DidOpenNotebookDocumentParams, DidOpenTextDocumentParams, DidSaveNotebookDocumentParams,
+    DidSaveTextDocumentParams, Hover, HoverParams, InitializeParams, InitializeResult,
+    InitializedParams, InlayHint, InlayHintParams,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
 use super::handlers;
 use super::handlers::notebook_summary::NotebookSummaryParams;
 use super::session::Session;
-use crate::engine::EngineConfig;
+use super::LspOptions;
 
 /// The coral language server.
 pub struct CoralServer {
@@ -25,10 +26,10 @@ pub struct CoralServer {
 }
 
 impl CoralServer {
-    pub fn new(client: Client, engine: EngineConfig) -> CoralServer {
+    pub fn new(client: Client, options: LspOptions) -> CoralServer {
         CoralServer {
             client,
-            session: Arc::new(Session::new(engine)),
+            session: Arc::new(Session::new(options)),
         }
     }
 
@@ -91,6 +92,15 @@ impl LanguageServer for CoralServer {
             &self.session,
             &self.client,
             params,
+        )
+        .await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        handlers::did_change_watched_files::did_change_watched_files(
+            &self.session,
+            &self.client,
+            &params,
         )
         .await;
     }

@@ -22,14 +22,18 @@ use super::document::Document;
 use super::encoding::PositionEncoding;
 use super::features::FeatureCache;
 use super::reference::ReferenceStats;
-use super::settings::Settings;
-use crate::engine::{model_search_dirs, Engine, EngineConfig};
+use super::settings::ClientSettings;
+use super::LspOptions;
+use crate::engine::{model_search_dirs, Engine, EngineConfig, EngineKey};
+use crate::settings::file::{find_config, LoadedConfig};
+use crate::settings::{resolve, Layer, Settings};
 
 /// Diagnostics for one URI, with the version of the text they are for.
 pub type Publish = (Uri, Option<i32>, Vec<Diagnostic>);
 
 /// What the client said it supports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // one flag per client capability
 pub struct ClientSupport {
     pub encoding: PositionEncoding,
     /// `workspace/inlayHint/refresh`.
@@ -38,6 +42,8 @@ pub struct ClientSupport {
     pub configuration: bool,
     /// Dynamic registration of `workspace/didChangeConfiguration`.
     pub configuration_registration: bool,
+    /// Dynamic registration of `workspace/didChangeWatchedFiles` (for `coral.toml`).
+    pub watched_files_registration: bool,
 }
 
 impl ClientSupport {
@@ -52,6 +58,10 @@ impl ClientSupport {
             configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
             configuration_registration: workspace
                 .and_then(|w| w.did_change_configuration.as_ref())
+                .and_then(|c| c.dynamic_registration)
+                .unwrap_or(false),
+            watched_files_registration: workspace
+                .and_then(|w| w.did_change_watched_files.as_ref())
                 .and_then(|c| c.dynamic_registration)
                 .unwrap_or(false),
         }
@@ -78,7 +88,7 @@ pub struct DocState {
 pub struct EngineSlot {
     pub engine: Engine,
     pub epoch: u64,
-    pub key: (Option<std::path::PathBuf>, bool, crate::engine::Device),
+    pub key: EngineKey,
 }
 
 /// All server state.
@@ -87,11 +97,16 @@ pub struct Session {
     /// Cell URI → notebook URI.
     cells: DashMap<Uri, Uri>,
     generations: AtomicU64,
-    settings: RwLock<Settings>,
+    /// What the editor asked for, and the settings all layers resolve to.
+    settings: RwLock<(ClientSettings, Settings)>,
     init_options: RwLock<Value>,
     workspace_settings: RwLock<Value>,
+    /// The workspace folder `coral.toml` / `[tool.coral]` is looked for from.
+    workspace_root: RwLock<Option<std::path::PathBuf>>,
+    /// The configuration file found there (and its settings layer), if any.
+    config_file: RwLock<Option<(LoadedConfig, Layer)>>,
     engine: RwLock<EngineSlot>,
-    base_engine: EngineConfig,
+    options: LspOptions,
     support: RwLock<ClientSupport>,
     reference: RwLock<Option<Arc<ReferenceStats>>>,
     /// Held while diagnostics are computed for publishing and sent, so that a close's clearing
@@ -109,8 +124,9 @@ fn write<T>(lock: &RwLock<T>, value: T) {
 
 impl Session {
     /// A session on the heuristics until [`Session::set_engine`] installs the configured engine.
-    pub fn new(base_engine: EngineConfig) -> Session {
-        let settings = Settings::default();
+    pub fn new(options: LspOptions) -> Session {
+        let client = ClientSettings::default();
+        let resolved = resolve(&options.engine, &[&Layer::server_defaults(), &options.cli]);
         Session {
             documents: DashMap::new(),
             cells: DashMap::new(),
@@ -118,19 +134,32 @@ impl Session {
             engine: RwLock::new(EngineSlot {
                 engine: Engine::heuristics_only(SeedTable::builtin()),
                 epoch: 0,
-                key: (None, false, crate::engine::Device::Auto),
+                key: EngineKey::default(),
             }),
-            settings: RwLock::new(settings),
+            settings: RwLock::new((client, resolved)),
             init_options: RwLock::new(Value::Null),
             workspace_settings: RwLock::new(Value::Null),
-            base_engine,
+            workspace_root: RwLock::new(None),
+            config_file: RwLock::new(None),
+            options,
             support: RwLock::new(ClientSupport::default()),
             reference: RwLock::new(None),
             publish_lock: tokio::sync::Mutex::new(()),
         }
     }
 
+    /// What the editor asked for (surfaces, debounce, logging).
+    pub fn client_settings(&self) -> ClientSettings {
+        read(&self.settings).0
+    }
+
+    /// The resolved settings: defaults, `coral.toml`, the command line, the editor.
     pub fn settings(&self) -> Settings {
+        read(&self.settings).1
+    }
+
+    /// Both, for telling whether anything changed.
+    pub fn all_settings(&self) -> (ClientSettings, Settings) {
         read(&self.settings)
     }
 
@@ -150,21 +179,12 @@ impl Session {
         read(&self.engine)
     }
 
-    pub fn base_engine(&self) -> &EngineConfig {
-        &self.base_engine
-    }
-
     pub fn reference(&self) -> Option<Arc<ReferenceStats>> {
         read(&self.reference)
     }
 
     /// Installs a freshly loaded engine and finds the reference statistics that go with it.
-    pub fn set_engine(
-        &self,
-        engine: Engine,
-        key: (Option<std::path::PathBuf>, bool, crate::engine::Device),
-        config: &EngineConfig,
-    ) {
+    pub fn set_engine(&self, engine: Engine, key: EngineKey, config: &EngineConfig) {
         let epoch = self.engine().epoch + 1;
         let mut dirs = Vec::new();
         if let Some(path) = engine.model_info().path {
@@ -191,12 +211,60 @@ impl Session {
         self.recompute_settings()
     }
 
-    /// Settings = defaults, then `initializationOptions`, then the workspace configuration.
+    /// Sets the workspace folder and reads its configuration file; returns the problem with
+    /// the file, if it cannot be used (the file is then left out).
+    pub fn set_workspace_root(&self, root: Option<std::path::PathBuf>) -> Vec<String> {
+        write(&self.workspace_root, root);
+        self.reload_config_file()
+    }
+
+    /// The configuration file in use, if any.
+    pub fn config_file(&self) -> Option<std::path::PathBuf> {
+        read(&self.config_file).map(|(file, _)| file.path)
+    }
+
+    /// Reads the workspace's `coral.toml` / `[tool.coral]` again (it may have changed).
+    pub fn reload_config_file(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let found = match read(&self.workspace_root) {
+            Some(root) => match find_config(&root)
+                .and_then(|file| file.map(|f| f.layer().map(|layer| (f, layer))).transpose())
+            {
+                Ok(found) => found,
+                Err(e) => {
+                    problems.push(format!("{e}; settings from it are not used"));
+                    None
+                }
+            },
+            None => None,
+        };
+        if let Some((file, _)) = &found {
+            tracing::info!("configuration from {}", file.path.display());
+        }
+        write(&self.config_file, found);
+        problems.extend(self.recompute_settings());
+        problems
+    }
+
+    /// The editor's settings = defaults, then `initializationOptions`, then the workspace
+    /// configuration; the resolved settings stack them over the file and the command line.
     fn recompute_settings(&self) -> Vec<String> {
-        let mut settings = Settings::default();
-        let mut problems = settings.apply(&read(&self.init_options));
-        problems.extend(settings.apply(&read(&self.workspace_settings)));
-        write(&self.settings, settings);
+        let mut client = ClientSettings::default();
+        let mut problems = client.apply(&read(&self.init_options));
+        problems.extend(client.apply(&read(&self.workspace_settings)));
+        let file_layer = read(&self.config_file)
+            .map(|(_, layer)| layer)
+            .unwrap_or_default();
+        let resolved = resolve(
+            &self.options.engine,
+            &[
+                &Layer::server_defaults(),
+                &file_layer,
+                &self.options.cli,
+                &client.layer,
+            ],
+        );
+        write(&self.settings, (client, resolved));
         problems
     }
 

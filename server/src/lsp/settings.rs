@@ -1,5 +1,7 @@
-//! Server settings, from `initializationOptions` and `workspace/configuration` (section
+//! The editor's settings, from `initializationOptions` and `workspace/configuration` (section
 //! `coral`). Every key is optional; a bad value is reported and leaves that setting as it was.
+//! The model and findings keys form the top [`Layer`] of [`crate::settings::resolve`], over
+//! the workspace's `coral.toml` and the command line; the rest switch the editor surfaces.
 //!
 //! ```json
 //! {
@@ -9,7 +11,7 @@
 //!   "debounceMs": 150,             // wait this long after the last edit before labelling
 //!   "minEntropy": 0.35,            // normalized stage entropy below this is CRL001
 //!   "requireStages": ["MODEL"],    // CRL006 when one is missing
-//!   "select": ["CRL001"],          // only these rules (codes or names); absent: all
+//!   "select": ["CRL001"],          // only these rules (codes or names); empty: all
 //!   "ignore": ["scattered-imports"],
 //!   "inlayHints": true,            // `EXPLORE 0.91` after each code cell's first line
 //!   "hover": true,                 // probabilities, weak rule, stage strip
@@ -25,49 +27,40 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use coral_core::metrics::{FindingsConfig, Rule};
+use coral_core::metrics::Rule;
 use coral_core::Stage;
 use serde_json::{Map, Value};
 
 use super::document::DocumentKind;
-use crate::engine::{Device, EngineConfig};
+use crate::engine::Device;
+use crate::settings::Layer;
 
 /// Default debounce between the last edit and labelling.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(150);
 /// Longest debounce accepted.
 pub const MAX_DEBOUNCE: Duration = Duration::from_secs(10);
 
-/// The effective settings.
+/// What the editor asked for.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::struct_excessive_bools)] // one switch per surface, as the client sends them
-pub struct Settings {
-    pub model_path: Option<PathBuf>,
-    pub use_model: bool,
-    pub device: Device,
+pub struct ClientSettings {
+    /// Model and findings settings, over the configuration file and the command line.
+    pub layer: Layer,
     pub debounce: Duration,
-    pub findings: FindingsConfig,
-    /// Only these rules report (`None`: all).
-    pub select: Option<Vec<Rule>>,
-    pub ignore: Vec<Rule>,
     pub inlay_hints: bool,
     pub hover: bool,
     pub diagnostics: bool,
-    /// `None`: per document kind ([`Settings::stage_diagnostics_for`]).
+    /// `None`: per document kind ([`ClientSettings::stage_diagnostics_for`]).
     pub stage_diagnostics: Option<bool>,
     pub log_level: Option<String>,
     pub log_file: Option<PathBuf>,
 }
 
-impl Default for Settings {
+impl Default for ClientSettings {
     fn default() -> Self {
-        Settings {
-            model_path: None,
-            use_model: true,
-            device: Device::Auto,
+        ClientSettings {
+            layer: Layer::default(),
             debounce: DEFAULT_DEBOUNCE,
-            findings: FindingsConfig::default(),
-            select: None,
-            ignore: Vec::new(),
             inlay_hints: true,
             hover: true,
             diagnostics: true,
@@ -78,33 +71,12 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    /// Whether findings of `rule` are reported.
-    pub fn reports(&self, rule: Rule) -> bool {
-        self.select.as_ref().is_none_or(|s| s.contains(&rule)) && !self.ignore.contains(&rule)
-    }
-
+impl ClientSettings {
     /// Whether cells of a `kind` document get the stage diagnostic. Unless set, only `JupyterLab`'s
     /// virtual notebooks do: jupyterlab-lsp shows diagnostics and hover but no inlay hints.
     pub fn stage_diagnostics_for(&self, kind: DocumentKind) -> bool {
         self.stage_diagnostics
             .unwrap_or(kind == DocumentKind::Virtual)
-    }
-
-    /// What the inference engine must be rebuilt for when it changes.
-    pub fn engine_key(&self) -> (Option<PathBuf>, bool, Device) {
-        (self.model_path.clone(), self.use_model, self.device)
-    }
-
-    /// The engine configuration these settings ask for, over `base` (the command line's).
-    pub fn engine_config(&self, base: &EngineConfig) -> EngineConfig {
-        EngineConfig {
-            model_dir: self.model_path.clone().or_else(|| base.model_dir.clone()),
-            device: self.device,
-            use_model: self.use_model && base.use_model,
-            findings: self.findings.clone(),
-            ..base.clone()
-        }
     }
 
     /// Applies a settings object (or an object with a `coral` key holding one) over these
@@ -118,17 +90,22 @@ impl Settings {
             return problems;
         };
         let mut bad = |key: &str, why: String| problems.push(format!("setting `{key}`: {why}"));
+        let layer = &mut self.layer;
         for (key, value) in object {
             match key.as_str() {
                 "modelPath" => match value {
-                    Value::Null => self.model_path = None,
-                    Value::String(s) if s.trim().is_empty() => self.model_path = None,
-                    Value::String(s) => self.model_path = Some(PathBuf::from(s)),
+                    Value::Null => layer.model_dir = None,
+                    Value::String(s) if s.trim().is_empty() => layer.model_dir = None,
+                    Value::String(s) => layer.model_dir = Some(PathBuf::from(s)),
                     other => bad(key, format!("expected a path, got {other}")),
                 },
-                "useModel" => set_bool(&mut self.use_model, key, value, &mut bad),
+                "useModel" => match value {
+                    Value::Null => layer.use_model = None,
+                    Value::Bool(b) => layer.use_model = Some(*b),
+                    other => bad(key, format!("expected true or false, got {other}")),
+                },
                 "device" => match value.as_str().map(Device::from_str) {
-                    Some(Ok(device)) => self.device = device,
+                    Some(Ok(device)) => layer.device = Some(device),
                     Some(Err(e)) => bad(key, e.to_string()),
                     None => bad(key, format!("expected auto, cpu or cuda, got {value}")),
                 },
@@ -139,25 +116,22 @@ impl Settings {
                     _ => bad(key, format!("expected milliseconds ≥ 0, got {value}")),
                 },
                 "minEntropy" => match value.as_f64() {
-                    Some(x) if (0.0..=1.0).contains(&x) => self.findings.min_normalized_entropy = x,
+                    Some(x) if (0.0..=1.0).contains(&x) => layer.min_entropy = Some(x),
                     _ => bad(
                         key,
                         format!("expected a normalized entropy in [0, 1], got {value}"),
                     ),
                 },
                 "requireStages" | "requireStage" => match parse_list::<Stage>(value) {
-                    Ok(stages) => self.findings.required_stages = stages,
+                    Ok(stages) => layer.required_stages = Some(stages),
                     Err(e) => bad(key, e),
                 },
-                "select" => match value {
-                    Value::Null => self.select = None,
-                    _ => match parse_list::<Rule>(value) {
-                        Ok(rules) => self.select = Some(rules),
-                        Err(e) => bad(key, e),
-                    },
+                "select" => match parse_list::<Rule>(value) {
+                    Ok(rules) => layer.select = Some(rules),
+                    Err(e) => bad(key, e),
                 },
                 "ignore" => match parse_list::<Rule>(value) {
-                    Ok(rules) => self.ignore = rules,
+                    Ok(rules) => layer.ignore = Some(rules),
                     Err(e) => bad(key, e),
                 },
                 "inlayHints" => set_bool(&mut self.inlay_hints, key, value, &mut bad),
@@ -230,7 +204,7 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let mut s = Settings::default();
+        let mut s = ClientSettings::default();
         assert_eq!(s.debounce, Duration::from_millis(150));
         let problems = s.apply(&json!({"coral": {
             "debounceMs": 0, "device": "cpu", "minEntropy": 0.5,
@@ -240,30 +214,42 @@ mod tests {
         }}));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(s.debounce, Duration::ZERO);
-        assert_eq!(s.device, Device::Cpu);
-        assert_eq!(s.findings.required_stages, [Stage::Model, Stage::Evaluate]);
-        assert!(s.reports(Rule::LowEntropy));
-        assert!(
-            !s.reports(Rule::ScatteredImports),
-            "ignore wins over select"
+        let layer = &s.layer;
+        assert_eq!(layer.device, Some(Device::Cpu));
+        assert_eq!(
+            layer.required_stages,
+            Some(vec![Stage::Model, Stage::Evaluate])
         );
-        assert!(!s.reports(Rule::ModelWithoutEvaluate));
+        assert_eq!(
+            layer.select,
+            Some(vec![Rule::LowEntropy, Rule::ScatteredImports])
+        );
+        assert_eq!(layer.ignore, Some(vec![Rule::ScatteredImports]));
+        assert_eq!(layer.min_entropy, Some(0.5));
         assert!(!s.inlay_hints && s.stage_diagnostics == Some(true));
-        assert!(Settings::default().stage_diagnostics_for(DocumentKind::Virtual));
-        assert!(!Settings::default().stage_diagnostics_for(DocumentKind::Notebook));
-        assert_eq!(s.model_path, Some(PathBuf::from("/m")));
+        assert!(ClientSettings::default().stage_diagnostics_for(DocumentKind::Virtual));
+        assert!(!ClientSettings::default().stage_diagnostics_for(DocumentKind::Notebook));
+        assert_eq!(layer.model_dir, Some(PathBuf::from("/m")));
+        // `null` and an empty path say nothing: the configuration file's model stands.
+        assert!(s
+            .apply(&json!({"modelPath": "", "select": null}))
+            .is_empty());
+        assert_eq!(
+            (s.layer.model_dir.as_ref(), s.layer.select.as_deref()),
+            (None, Some(&[][..]))
+        );
     }
 
     #[test]
     fn bad_values_are_reported_and_leave_the_rest() {
-        let mut s = Settings::default();
+        let mut s = ClientSettings::default();
         let problems = s.apply(&json!({
             "debounceMs": -3, "device": "tpu", "minEntropy": 7, "requireStages": ["PLOT"],
             "hover": "yes", "whatever": 1, "diagnostics": false
         }));
         assert_eq!(problems.len(), 6, "{problems:?}");
         assert_eq!(s.debounce, DEFAULT_DEBOUNCE);
-        assert_eq!(s.device, Device::Auto);
+        assert_eq!(s.layer, Layer::default());
         assert!(!s.diagnostics);
         assert!(s.apply(&json!(null)).is_empty());
         assert_eq!(s.apply(&json!(3)).len(), 1);

@@ -24,7 +24,7 @@ async fn run(session: Arc<Session>, client: Client, key: Uri, mut receiver: watc
             return; // closed
         }
         // The first labelling of a document runs at once; edits wait for the debounce.
-        let debounce = session.settings().debounce;
+        let debounce = session.client_settings().debounce;
         if !first && !debounce.is_zero() {
             loop {
                 tokio::select! {
@@ -51,7 +51,7 @@ pub async fn label(session: &Arc<Session>, key: &Uri) -> Option<Analysis> {
     ipynb_on_disk::refresh(session, key).await;
     let (snapshot, features) = session.snapshot(key)?;
     let slot = session.engine();
-    let settings = session.settings();
+    let (client_settings, settings) = session.all_settings();
     let reference = session.reference();
     let task = tokio::task::spawn_blocking(move || {
         let mut features = features.lock().unwrap_or_else(PoisonError::into_inner);
@@ -60,7 +60,8 @@ pub async fn label(session: &Arc<Session>, key: &Uri) -> Option<Analysis> {
             &slot.engine,
             slot.epoch,
             &mut features,
-            &settings,
+            &client_settings,
+            &settings.engine.findings,
             reference.as_deref(),
         )
     });
@@ -88,8 +89,7 @@ async fn publish(session: &Arc<Session>, client: &Client, key: &Uri, analysis: A
         client.publish_diagnostics(uri, diagnostics, version).await;
     }
     drop(guard);
-    let settings = session.settings();
-    if settings.inlay_hints && session.support().inlay_hint_refresh {
+    if session.client_settings().inlay_hints && session.support().inlay_hint_refresh {
         let client = client.clone();
         tokio::spawn(async move {
             if let Err(e) = client.inlay_hint_refresh().await {

@@ -227,18 +227,33 @@ impl<W: tokio::io::AsyncWrite + Unpin> TestClient<W> {
 
     /// `initialize` + `initialized` with a VS Code-like set of capabilities.
     pub async fn initialize(&mut self, options: Value, encodings: &[&str]) -> Value {
+        self.initialize_in(None, options, encodings).await
+    }
+
+    /// [`TestClient::initialize`] with `folder` as the workspace folder.
+    pub async fn initialize_in(
+        &mut self,
+        folder: Option<&std::path::Path>,
+        options: Value,
+        encodings: &[&str],
+    ) -> Value {
+        let folders = folder.map(|f| {
+            json!([{"uri": format!("file://{}", f.display()), "name": "workspace"}])
+        });
         let result = self
             .request(
                 "initialize",
                 json!({
                     "processId": null,
                     "rootUri": null,
+                    "workspaceFolders": folders,
                     "capabilities": {
                         "general": {"positionEncodings": encodings},
                         "workspace": {
                             "configuration": true,
                             "inlayHint": {"refreshSupport": true},
-                            "didChangeConfiguration": {"dynamicRegistration": true}
+                            "didChangeConfiguration": {"dynamicRegistration": true},
+                            "didChangeWatchedFiles": {"dynamicRegistration": true}
                         },
                         "textDocument": {"inlayHint": {}, "hover": {"contentFormat": ["markdown"]}},
                         "notebookDocument": {"synchronization": {}}

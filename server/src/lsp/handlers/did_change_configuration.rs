@@ -17,10 +17,11 @@ pub async fn did_change_configuration(
     if session.support().configuration {
         configure::pull(session, client, &params.settings).await;
     } else if !params.settings.is_null() {
-        let before = session.settings();
-        let problems = session.set_workspace_settings(params.settings);
+        let before = session.all_settings();
+        let mut problems = session.reload_config_file();
+        problems.extend(session.set_workspace_settings(params.settings));
         configure::report(client, "settings", problems).await;
-        if session.settings() != before {
+        if session.all_settings() != before {
             configure::apply(session, client).await;
         }
     }

@@ -15,7 +15,7 @@ use crate::lsp::document::{percent, Document};
 use crate::lsp::session::Session;
 
 pub fn hover(session: &Arc<Session>, params: &HoverParams) -> Result<Option<Hover>> {
-    if !session.settings().hover {
+    if !session.client_settings().hover {
         return Ok(None);
     }
     let uri = &params.text_document_position_params.text_document.uri;

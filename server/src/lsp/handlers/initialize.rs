@@ -1,6 +1,7 @@
 //! `initialize`: client capabilities, position encoding, settings from
 //! `initializationOptions`, the engine, and the server's capabilities.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -9,7 +10,7 @@ use tower_lsp_server::ls_types::{
     HoverProviderCapability, InitializeParams, InitializeResult, Notebook, NotebookCellSelector,
     NotebookDocumentSyncOptions, NotebookSelector, OneOf, ServerCapabilities, ServerInfo,
     TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions,
+    TextDocumentSyncSaveOptions, Uri,
 };
 
 use crate::logging;
@@ -23,11 +24,17 @@ pub async fn initialize(
 ) -> Result<InitializeResult> {
     let support = ClientSupport::from_capabilities(&params.capabilities);
     session.set_support(support);
-    let problems = session.set_init_options(params.initialization_options.unwrap_or(Value::Null));
+    let problems =
+        session.set_init_options(params.initialization_options.clone().unwrap_or(Value::Null));
     for problem in problems {
         tracing::warn!("initializationOptions: {problem}");
     }
-    let settings = session.settings();
+    // The configuration file is read before the engine first loads; its problems reach the
+    // user's log from `initialized`, when the client can take messages.
+    for problem in session.set_workspace_root(workspace_root(&params)) {
+        tracing::warn!("{problem}");
+    }
+    let settings = session.client_settings();
     for problem in logging::apply(settings.log_level.as_deref(), settings.log_file.as_deref()) {
         tracing::warn!("{problem}");
     }
@@ -45,6 +52,20 @@ pub async fn initialize(
         }),
         ..InitializeResult::default()
     })
+}
+
+/// The folder `coral.toml` is looked for from: the first workspace folder, else the root URI.
+fn workspace_root(params: &InitializeParams) -> Option<PathBuf> {
+    #[allow(deprecated)] // `rootUri` is what older clients send
+    let root_uri = params.root_uri.as_ref();
+    params
+        .workspace_folders
+        .as_ref()
+        .and_then(|folders| folders.first())
+        .map(|folder| &folder.uri)
+        .or(root_uri)
+        .and_then(Uri::to_file_path)
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// What the server does.

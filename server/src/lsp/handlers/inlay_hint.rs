@@ -13,7 +13,7 @@ use crate::lsp::document::{percent, Document};
 use crate::lsp::session::Session;
 
 pub fn inlay_hint(session: &Arc<Session>, params: &InlayHintParams) -> Option<Vec<InlayHint>> {
-    if !session.settings().inlay_hints {
+    if !session.client_settings().inlay_hints {
         return None;
     }
     let uri = &params.text_document.uri;

@@ -1,10 +1,16 @@
-//! `--check` settings from a file: `coral.toml` (top-level keys) or the `[tool.coral]` table of
-//! `pyproject.toml`, the first found walking up from the working directory (`coral.toml` wins
-//! within one directory). Command-line flags override it.
+//! Settings from a file: `coral.toml` (top-level keys) or the `[tool.coral]` table of
+//! `pyproject.toml`, the first found walking up from the working directory (`--check`) or the
+//! workspace folder (the language server); `coral.toml` wins within one directory. Flags and
+//! editor settings override it ([`super::resolve`]).
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
+use coral_core::{Rule, Stage};
 use serde::Deserialize;
+
+use super::Layer;
+use crate::engine::Device;
 
 /// Settings a configuration file may hold. Relative paths are relative to the file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -37,7 +43,7 @@ pub struct FileConfig {
     /// Cells per model run.
     #[serde(alias = "batch_size")]
     pub batch_size: Option<usize>,
-    /// Report format.
+    /// Report format (`--check` only).
     pub format: Option<String>,
 }
 
@@ -68,6 +74,63 @@ impl LoadedConfig {
             _ => path.to_path_buf(),
         }
     }
+
+    /// The file's settings as a layer, values parsed and paths made absolute; the first value
+    /// that cannot be used is an error naming the file and the key.
+    pub fn layer(&self) -> Result<Layer, ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: self.path.clone(),
+            message: format!("{key}: {message}"),
+        };
+        let config = &self.config;
+        if let Some(h) = config.min_entropy {
+            if !(0.0..=1.0).contains(&h) {
+                return Err(invalid(
+                    "min-entropy",
+                    format!("{h} is outside 0..1 (it is the normalized stage entropy)"),
+                ));
+            }
+        }
+        Ok(Layer {
+            model_dir: config.model.as_deref().map(|p| self.resolve(p)),
+            use_model: None,
+            device: parse_one::<Device>(config.device.as_deref())
+                .map_err(|e| invalid("device", e))?,
+            threads: config.threads.filter(|&t| t > 0),
+            sessions: config.sessions,
+            batch_size: config.batch_size,
+            seeds: config.seeds.as_deref().map(|p| self.resolve(p)),
+            min_entropy: config.min_entropy,
+            required_stages: parse_all::<Stage>(config.require_stages.as_deref())
+                .map_err(|e| invalid("require-stages", e))?,
+            select: parse_all::<Rule>(config.select.as_deref())
+                .map_err(|e| invalid("select", e))?,
+            ignore: parse_all::<Rule>(config.ignore.as_deref())
+                .map_err(|e| invalid("ignore", e))?,
+        })
+    }
+}
+
+fn parse_one<T: FromStr>(value: Option<&str>) -> Result<Option<T>, String>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .map(|v| v.parse::<T>().map_err(|e| e.to_string()))
+        .transpose()
+}
+
+fn parse_all<T: FromStr>(values: Option<&[String]>) -> Result<Option<Vec<T>>, String>
+where
+    T::Err: std::fmt::Display,
+{
+    values
+        .map(|vs| {
+            vs.iter()
+                .map(|v| v.parse::<T>().map_err(|e| e.to_string()))
+                .collect()
+        })
+        .transpose()
 }
 
 /// Reads a configuration file: `pyproject.toml` by its `[tool.coral]` table (`None` without
@@ -144,6 +207,22 @@ mod tests {
         std::fs::write(dir.path().join("a/coral.toml"), "ignore = [\"CRL004\"]\n").expect("write");
         let found = find_config(&nested).expect("no error").expect("found");
         assert_eq!(found.config.ignore, Some(vec!["CRL004".into()]));
+
+        let layer = found.layer().expect("valid");
+        assert_eq!(layer.ignore, Some(vec![Rule::ScatteredImports]));
+        assert_eq!(layer.select, None, "absent keys say nothing");
+
+        std::fs::write(
+            dir.path().join("a/coral.toml"),
+            "require-stages = [\"PLOT\"]\n",
+        )
+        .expect("write");
+        let found = find_config(&nested).expect("no error").expect("found");
+        let err = found.layer().expect_err("unknown stage");
+        assert!(
+            err.to_string().contains("coral.toml: require-stages: "),
+            "{err}"
+        );
 
         std::fs::write(dir.path().join("a/coral.toml"), "min-entrpy = 1\n").expect("write");
         let err = find_config(&nested).expect_err("typo is an error");
