@@ -56,6 +56,10 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Discovered> {
         match std::fs::metadata(path) {
             Err(e) => out.push(problem(format!("cannot read: {e}"))),
             Ok(meta) if meta.is_dir() => walk(path, &mut out),
+            // A FIFO or device would block the read (or never end): name it and go on.
+            Ok(meta) if !meta.is_file() => out.push(problem(
+                "not a regular file (a pipe, socket or device); coral reads files".to_owned(),
+            )),
             Ok(_) if has_extension(path, "ipynb") => out.push(Discovered {
                 path: path.clone(),
                 kind: FileKind::Ipynb,

@@ -16,23 +16,46 @@ pub const SECTION: &str = "coral";
 /// How long to wait for the client's `workspace/configuration` answer.
 const CONFIGURATION_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What [`reload_engine`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reload {
+    /// The settings ask for the engine in use.
+    Unchanged,
+    /// A new engine is in use.
+    Loaded,
+    /// The model the settings ask for could not be loaded (the reason); the model already in
+    /// use keeps serving, and the next settings change tries again.
+    KeptModel(String),
+}
+
 /// Loads the engine the settings ask for if it differs from the one in use (or `force`).
-/// Blocking work runs on a blocking thread.
-pub async fn reload_engine(session: &Arc<Session>, force: bool) -> bool {
+/// Blocking work runs on a blocking thread. A model that no longer loads (truncated, replaced
+/// by something else, deleted) never replaces a working one with the heuristics.
+pub async fn reload_engine(session: &Arc<Session>, force: bool) -> Reload {
     let config = session.settings().engine;
     let key = config.key();
-    if !force && session.engine().key == key {
-        return false;
+    let current = session.engine();
+    if !force && current.key == key {
+        return Reload::Unchanged;
     }
     let load_config = config.clone();
     match tokio::task::spawn_blocking(move || Engine::load(&load_config)).await {
         Ok(engine) => {
+            let in_use = current.engine.model_info();
+            let new = engine.model_info();
+            if config.use_model && new.fallback && !in_use.fallback {
+                let reason = new
+                    .fallback_reason
+                    .unwrap_or_else(|| "the model could not be loaded".to_owned());
+                tracing::warn!("{reason}; keeping the model in use");
+                return Reload::KeptModel(reason);
+            }
             session.set_engine(engine, key, &config);
-            true
+            Reload::Loaded
         }
         Err(e) => {
             tracing::error!("loading the engine failed: {e}; keeping the one in use");
-            false
+            Reload::KeptModel(e.to_string())
         }
     }
 }
@@ -99,9 +122,21 @@ pub async fn apply(session: &Arc<Session>, client: &Client) {
     let settings = session.client_settings();
     let problems = logging::apply(settings.log_level.as_deref(), settings.log_file.as_deref());
     report(client, "settings", problems).await;
-    if reload_engine(session, false).await {
-        let (kind, message) = engine_status(session);
-        client.log_message(kind, message).await;
+    match reload_engine(session, false).await {
+        Reload::Unchanged => {}
+        Reload::Loaded => {
+            let (kind, message) = engine_status(session);
+            client.log_message(kind, message).await;
+        }
+        Reload::KeptModel(reason) => {
+            let in_use = session.engine().engine.model_info().path;
+            let message = format!(
+                "coral: {reason}; still labelling with the model loaded before ({})",
+                in_use.map_or_else(|| "?".to_owned(), |p| p.display().to_string())
+            );
+            client.show_message(MessageType::WARNING, &message).await;
+            client.log_message(MessageType::WARNING, message).await;
+        }
     }
     session.touch_all();
 }
