@@ -312,8 +312,14 @@ async fn the_workspace_coral_toml_sits_under_the_editor_settings() {
         client.log
     );
     let found = codes(&client);
-    assert!(found.contains(&"CRL006".to_owned()), "required by the file: {found:?}");
-    assert!(!found.contains(&"CRL002".to_owned()), "ignored by the file: {found:?}");
+    assert!(
+        found.contains(&"CRL006".to_owned()),
+        "required by the file: {found:?}"
+    );
+    assert!(
+        !found.contains(&"CRL002".to_owned()),
+        "ignored by the file: {found:?}"
+    );
 
     // The editor's settings win key by key; an empty `select` is every rule, as in --check
     // (it used to silence every rule in the server).
@@ -327,7 +333,10 @@ async fn the_workspace_coral_toml_sits_under_the_editor_settings() {
     client.drain(Duration::from_millis(600)).await;
     let found = codes(&client);
     assert!(found.contains(&"CRL002".to_owned()), "{found:?}");
-    assert!(found.contains(&"CRL006".to_owned()), "still the file's: {found:?}");
+    assert!(
+        found.contains(&"CRL006".to_owned()),
+        "still the file's: {found:?}"
+    );
 
     // The file changes on disk: the server reads it again when told.
     std::fs::write(&config, "min-entropy = 0.0\n").expect("rewrite coral.toml");

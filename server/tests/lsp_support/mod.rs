@@ -237,9 +237,8 @@ impl<W: tokio::io::AsyncWrite + Unpin> TestClient<W> {
         options: Value,
         encodings: &[&str],
     ) -> Value {
-        let folders = folder.map(|f| {
-            json!([{"uri": format!("file://{}", f.display()), "name": "workspace"}])
-        });
+        let folders = folder
+            .map(|f| json!([{"uri": format!("file://{}", f.display()), "name": "workspace"}]));
         let result = self
             .request(
                 "initialize",
