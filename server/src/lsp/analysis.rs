@@ -14,10 +14,10 @@ use tower_lsp_server::ls_types::{
 use super::document::{percent, Document, DocumentKind, TextDocument, VirtualNotebook};
 use super::encoding::PositionEncoding;
 use super::features::FeatureCache;
-use super::reference::{ReferenceStats, Standing};
 use super::session::Publish;
 use super::settings::ClientSettings;
 use crate::engine::{CellLabel, Engine, LabelSource, ModelInfo, NotebookLabels};
+use crate::report::reference::{ReferenceStats, Standing};
 use coral_core::metrics::FindingsConfig;
 
 /// Diagnostic `source`.

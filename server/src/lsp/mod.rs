@@ -17,7 +17,6 @@ pub mod encoding;
 pub mod features;
 pub mod handlers;
 pub mod ipynb_on_disk;
-pub mod reference;
 pub mod server;
 pub mod session;
 pub mod settings;

@@ -21,10 +21,10 @@ use super::document::virtual_notebook::SavedNotebook;
 use super::document::Document;
 use super::encoding::PositionEncoding;
 use super::features::FeatureCache;
-use super::reference::ReferenceStats;
 use super::settings::ClientSettings;
 use super::LspOptions;
-use crate::engine::{model_search_dirs, Engine, EngineConfig, EngineKey};
+use crate::engine::{Engine, EngineConfig, EngineKey};
+use crate::report::reference::ReferenceStats;
 use crate::settings::file::{find_config, LoadedConfig};
 use crate::settings::{resolve, Layer, Settings};
 
@@ -186,12 +186,10 @@ impl Session {
     /// Installs a freshly loaded engine and finds the reference statistics that go with it.
     pub fn set_engine(&self, engine: Engine, key: EngineKey, config: &EngineConfig) {
         let epoch = self.engine().epoch + 1;
-        let mut dirs = Vec::new();
-        if let Some(path) = engine.model_info().path {
-            dirs.push(path);
-        }
-        dirs.extend(model_search_dirs(config));
-        write(&self.reference, ReferenceStats::find(&dirs).map(Arc::new));
+        write(
+            &self.reference,
+            ReferenceStats::for_engine(&engine, config).map(Arc::new),
+        );
         write(&self.engine, EngineSlot { engine, epoch, key });
     }
 

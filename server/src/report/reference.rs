@@ -1,5 +1,6 @@
 //! Where a notebook's stage entropy stands against the training corpus, from
-//! `models/reference-stats.json` when it is there.
+//! `models/reference-stats.json` when it is there. The LSP's hover and diagnostics and the HTML
+//! report both read it through here, so they quote the same percentile.
 //!
 //! Read leniently, since the file is written by training: under `normalized_entropy` (or
 //! `stage_entropy.normalized`) any of
@@ -11,6 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+use crate::engine::{model_search_dirs, Engine, EngineConfig};
 
 /// File name beside the model.
 pub const REFERENCE_FILE: &str = "reference-stats.json";
@@ -52,6 +55,17 @@ impl ReferenceStats {
             }
             stats
         })
+    }
+
+    /// The statistics that go with `engine`: beside its model, else in the folders a model is
+    /// looked for in (under the heuristics too, so both compare with the shipped corpus).
+    pub fn for_engine(engine: &Engine, config: &EngineConfig) -> Option<ReferenceStats> {
+        let mut dirs = Vec::new();
+        if let Some(path) = engine.model_info().path {
+            dirs.push(path);
+        }
+        dirs.extend(model_search_dirs(config));
+        ReferenceStats::find(&dirs)
     }
 
     pub fn parse(text: &str, path: PathBuf) -> Option<ReferenceStats> {
@@ -146,16 +160,22 @@ impl ReferenceStats {
 }
 
 impl Standing {
-    /// ` (5th percentile of the training corpus)` and the like; empty when nothing is known.
-    pub fn describe(&self) -> String {
+    /// `5th percentile of the reference corpus` and the like; `None` when nothing is known.
+    pub fn phrase(&self) -> Option<String> {
         match (self.percentile, self.z_score) {
-            (Some(p), _) => format!(
-                " ({} percentile of the reference corpus)",
+            (Some(p), _) => Some(format!(
+                "{} percentile of the reference corpus",
                 ordinal(p.round() as i64)
-            ),
-            (None, Some(z)) => format!(" (z = {z:.1} against the reference corpus)"),
-            (None, None) => String::new(),
+            )),
+            (None, Some(z)) => Some(format!("z = {z:.1} against the reference corpus")),
+            (None, None) => None,
         }
+    }
+
+    /// ` (5th percentile of the reference corpus)` and the like, to append to a message; empty
+    /// when nothing is known.
+    pub fn describe(&self) -> String {
+        self.phrase().map(|p| format!(" ({p})")).unwrap_or_default()
     }
 }
 
