@@ -1,10 +1,11 @@
 //! `coral-lsp --check` on the example and fixture notebooks, every format, heuristics and model
 //! mode: snapshots of stdout and the exit code; the JSON schema of the README; SARIF validated
-//! against the SARIF 2.1.0 JSON schema; GitHub annotations well-formed.
+//! against the SARIF 2.1.0 JSON schema; GitHub annotations well-formed. Paths given relative,
+//! absolute and outside the current folder, per format.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -197,7 +198,11 @@ fn check_json_schema(json: &Value, model: bool) {
         .contains("nbformat 3"));
 }
 
-fn validate_sarif(text: &str) {
+/// Validates `sarif` against the SARIF 2.1.0 schema (vendored from a registry package; see
+/// tests/data/README.md) and checks what the schema leaves open but code scanning needs:
+/// rules with help and a default level, a fingerprint per result, relative URIs only with a
+/// base.
+fn validate_sarif_schema(sarif: &Value) {
     let schema_path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json");
     // The vendored schema's `language` patterns have a stray `]`
@@ -210,10 +215,9 @@ fn validate_sarif(text: &str) {
             r"^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
         );
     let schema: Value = serde_json::from_str(&schema_text).expect("schema JSON");
-    let sarif: Value = serde_json::from_str(text).expect("SARIF is JSON");
     let validator = jsonschema::draft4::new(&schema).expect("the schema compiles");
     let errors: Vec<String> = validator
-        .iter_errors(&sarif)
+        .iter_errors(sarif)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(
@@ -222,7 +226,6 @@ fn validate_sarif(text: &str) {
         errors.join("\n")
     );
 
-    // What GitHub code scanning needs beyond the schema.
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
     assert_eq!(rules.len(), 6);
@@ -230,7 +233,55 @@ fn validate_sarif(text: &str) {
         assert!(rule["shortDescription"]["text"]
             .as_str()
             .is_some_and(|t| !t.is_empty()));
+        let help = rule["helpUri"].as_str().expect("helpUri");
+        assert!(
+            help.starts_with("https://") && help.ends_with("/server/README.md#rules"),
+            "an absolute link to the rules table: {help}"
+        );
+        assert!(["error", "warning", "note"].contains(
+            &rule["defaultConfiguration"]["level"]
+                .as_str()
+                .expect("default level")
+        ));
     }
+    let mut fingerprints = std::collections::HashSet::new();
+    for result in run["results"].as_array().expect("results") {
+        let id = result["partialFingerprints"]["coralFinding/v1"]
+            .as_str()
+            .expect("fingerprint");
+        assert!(
+            fingerprints.insert(id.to_owned()),
+            "duplicate fingerprint {id}"
+        );
+    }
+    let notifications = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .expect("notifications");
+    let locations = run["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .chain(notifications)
+        .flat_map(|r| r["locations"].as_array().expect("locations"));
+    for location in locations {
+        let artifact = &location["physicalLocation"]["artifactLocation"];
+        let uri = artifact["uri"].as_str().expect("uri");
+        if uri.starts_with("file:///") {
+            assert!(artifact.get("uriBaseId").is_none(), "{artifact}");
+        } else {
+            assert!(!uri.contains("://") && !uri.starts_with('/'), "{uri}");
+            assert_eq!(artifact["uriBaseId"], "%SRCROOT%", "{artifact}");
+        }
+    }
+}
+
+fn validate_sarif(text: &str) {
+    let sarif: Value = serde_json::from_str(text).expect("SARIF is JSON");
+    validate_sarif_schema(&sarif);
+
+    // Every fixture is in the repository: relative URIs of files that exist.
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
     let results = run["results"].as_array().expect("results");
     assert!(!results.is_empty());
     for result in results {
@@ -256,8 +307,17 @@ fn check_annotations(text: &str) {
         assert!(!message.contains('\n') && !message.is_empty());
         for prop in props.split(',') {
             let (key, value) = prop.split_once('=').expect("key=value");
-            assert!(["file", "line", "title"].contains(&key), "{line}");
+            assert!(
+                ["file", "line", "endLine", "col", "endColumn", "title"].contains(&key),
+                "{line}"
+            );
             assert!(!value.contains(':'), "unescaped ':' in {line}");
+            if key == "file" {
+                assert!(!value.starts_with("file%3A"), "a path, never a URI: {line}");
+            }
+            if key.ends_with("ine") || key.ends_with("olumn") || key == "col" {
+                assert!(value.parse::<usize>().is_ok_and(|n| n >= 1), "{line}");
+            }
         }
     }
 }
@@ -500,4 +560,208 @@ fn explicit_model_errors_exit_2_implicit_ones_fall_back() {
         "{}",
         common::stderr(&out)
     );
+}
+
+/// A scratch project: `work/` is the current folder, with one notebook named by a relative
+/// path (a comma and a space in its name, for the escaping) and one by its absolute path;
+/// `outside/` holds a notebook and an unreadable file in neither the folder nor the repository.
+struct Scratch {
+    dir: tempfile::TempDir,
+    work: PathBuf,
+    args: Vec<String>,
+}
+
+fn scratch() -> Scratch {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dir.path().canonicalize().expect("temp dir path");
+    let work = base.join("work");
+    let outside = base.join("outside");
+    std::fs::create_dir_all(work.join("nb")).expect("mkdir");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    let root = common::workspace();
+    let copy = |from: &str, to: &Path| {
+        std::fs::copy(root.join(from), to).expect("copy fixture");
+    };
+    copy(
+        "examples/regression_no_eval.ipynb",
+        &work.join("nb/sales, q1.ipynb"),
+    );
+    copy(
+        "fixtures/notebooks/percent_basic.py",
+        &work.join("nb/basic.py"),
+    );
+    copy(
+        "examples/regression_no_eval.ipynb",
+        &outside.join("model.ipynb"),
+    );
+    copy(
+        "fixtures/notebooks/truncated.ipynb",
+        &outside.join("truncated.ipynb"),
+    );
+    let path = |p: PathBuf| p.to_str().expect("utf-8 path").to_owned();
+    let args = vec![
+        "nb/sales, q1.ipynb".to_owned(),
+        path(work.join("nb/basic.py")),
+        path(outside.join("model.ipynb")),
+        path(outside.join("truncated.ipynb")),
+    ];
+    Scratch { dir, work, args }
+}
+
+impl Scratch {
+    /// Runs `--check` in `work/` with `format`, with the temporary folder's path redacted.
+    fn check(&self, format: &str, env: &[(&str, &str)]) -> (String, i32) {
+        let (out, code) = self.check_raw(format, env);
+        (self.redact(&out), code)
+    }
+
+    fn check_raw(&self, format: &str, env: &[(&str, &str)]) -> (String, i32) {
+        let mut args = vec![
+            "--check",
+            "--no-config",
+            "--no-progress",
+            "--no-model",
+            "--color=never",
+            "--format",
+            format,
+        ];
+        args.extend(self.args.iter().map(String::as_str));
+        let out = common::coral_env(&self.work, &args, env);
+        assert!(!common::stderr(&out).contains("panicked"));
+        (common::stdout(&out), out.status.code().unwrap_or(-1))
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for base in [
+            self.dir.path().canonicalize().expect("temp dir"),
+            self.dir.path().to_path_buf(),
+        ] {
+            text = text.replace(base.to_str().expect("utf-8 path"), "[TMP]");
+        }
+        text
+    }
+}
+
+#[test]
+fn paths_text() {
+    let scratch = scratch();
+    let (out, code) = scratch.check("text", &[]);
+    snapshot("paths_text", &out, code);
+}
+
+#[test]
+fn paths_json() {
+    let scratch = scratch();
+    let (out, code) = scratch.check("json", &[]);
+    let json: Value = serde_json::from_str(&out).expect("JSON");
+    let paths: Vec<&str> = json["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect();
+    snapshot(
+        "paths_json",
+        &format!("{paths:#?}\nerrors: {}", json["errors"]),
+        code,
+    );
+}
+
+#[test]
+fn paths_github() {
+    let scratch = scratch();
+    let (out, code) = scratch.check("github", &[]);
+    check_annotations(&out);
+    assert!(!out.contains("file%3A"), "{out}");
+    snapshot("paths_github", &out, code);
+}
+
+#[test]
+fn paths_github_in_a_workspace() {
+    let scratch = scratch();
+    let workspace = scratch.dir.path().canonicalize().expect("temp dir");
+    let (out, code) = scratch.check(
+        "github",
+        &[("GITHUB_WORKSPACE", workspace.to_str().expect("utf-8 path"))],
+    );
+    check_annotations(&out);
+    assert!(
+        !out.contains("[TMP]"),
+        "every file is in the workspace: {out}"
+    );
+    snapshot("paths_github_in_a_workspace", &out, code);
+}
+
+#[test]
+fn paths_sarif() {
+    let scratch = scratch();
+    let (out, code) = scratch.check_raw("sarif", &[]);
+    let sarif: Value = serde_json::from_str(&out).expect("SARIF");
+    validate_sarif_schema(&sarif);
+    // Where things are, not the rules and descriptions the fixture snapshots already hold.
+    let run = &sarif["runs"][0];
+    let places = serde_json::json!({
+        "results": run["results"].as_array().expect("results").iter().map(|r| serde_json::json!({
+            "ruleId": r["ruleId"],
+            "locations": r["locations"],
+            // An outside file's fingerprint hashes its absolute path, here a random one.
+            "partialFingerprints": if r["locations"][0]["physicalLocation"]["artifactLocation"]
+                ["uri"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("file://"))
+            {
+                Value::String("<hash of the temporary path>".into())
+            } else {
+                r["partialFingerprints"].clone()
+            },
+        })).collect::<Vec<_>>(),
+        "notifications": run["invocations"][0]["toolExecutionNotifications"]
+            .as_array()
+            .expect("notifications")
+            .iter()
+            .map(|n| n["locations"].clone())
+            .collect::<Vec<_>>(),
+    });
+    let text = serde_json::to_string_pretty(&places).expect("serialize");
+    snapshot("paths_sarif", &scratch.redact(&text), code);
+}
+
+/// Fingerprints name the finding, not where its lines are: lines added above a cell move its
+/// `startLine` and keep its fingerprint.
+#[test]
+fn sarif_fingerprints_survive_moved_lines() {
+    let root = common::workspace();
+    let text =
+        std::fs::read_to_string(root.join("fixtures/notebooks/percent_basic.py")).expect("fixture");
+    let run = |text: &str| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("nb.py"), text).expect("write");
+        let out = common::coral(
+            dir.path(),
+            &[
+                "--check",
+                "--no-config",
+                "--no-model",
+                "--format=sarif",
+                "nb.py",
+            ],
+        );
+        let sarif: Value = serde_json::from_str(&common::stdout(&out)).expect("SARIF");
+        let result = sarif["runs"][0]["results"][0].clone();
+        (
+            result["partialFingerprints"].clone(),
+            result["locations"][0]["physicalLocation"]["region"]["startLine"].clone(),
+        )
+    };
+    let (first, line) = run(&text);
+    let (again, same_line) = run(&text);
+    let (moved, moved_line) = run(&format!("\n\n\n{text}"));
+    assert!(first.is_object(), "{first}");
+    assert_eq!((&first, &line), (&again, &same_line), "re-runs agree");
+    assert_eq!(
+        first, moved,
+        "three lines above do not change the fingerprint"
+    );
+    assert_eq!(moved_line.as_u64(), line.as_u64().map(|l| l + 3));
 }

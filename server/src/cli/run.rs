@@ -11,6 +11,7 @@ use super::args::{Cli, ColorChoice};
 use super::settings::{check_settings, load_config, lsp_options, CheckSettings};
 use crate::check::run_check;
 use crate::engine::Engine;
+use crate::report::github::AnnotationRoots;
 use crate::report::{render, Format, RenderOptions};
 
 /// Exit code when a file could not be read, or on a usage or configuration error.
@@ -108,13 +109,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     if report.files.is_empty() && report.errors.is_empty() {
         tracing::warn!("no notebooks found (.ipynb files or `# %%` percent scripts)");
     }
-    let text = render(
-        &report,
-        format,
-        RenderOptions {
-            color: format == Format::Text && use_color(cli.color),
-        },
-    );
+    let options = RenderOptions {
+        color: format == Format::Text && use_color(cli.color),
+        roots: AnnotationRoots::from_env(&cwd),
+    };
+    let text = render(&report, format, &options);
     crate::output::write_report(&text).context("writing the report")?;
     Ok(report.exit_code())
 }

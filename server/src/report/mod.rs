@@ -14,7 +14,9 @@ use std::str::FromStr;
 
 use coral_core::{Severity, Stage};
 
-use crate::check::CheckReport;
+use crate::check::discover::FileKind;
+use crate::check::{CheckReport, FileReport};
+use github::AnnotationRoots;
 
 /// The output format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -61,21 +63,49 @@ impl FromStr for Format {
     }
 }
 
-/// Rendering choices.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Rendering choices, and what the run's surroundings tell the formats that need them. The
+/// formats stay pure: the command line reads the environment and the files into this.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RenderOptions {
     /// ANSI colours (text format only).
     pub color: bool,
+    /// What `github` annotation paths are relative to.
+    pub roots: AnnotationRoots,
 }
 
 /// Renders `report` in `format`.
-pub fn render(report: &CheckReport, format: Format, options: RenderOptions) -> String {
+pub fn render(report: &CheckReport, format: Format, options: &RenderOptions) -> String {
     match format {
         Format::Text => text::render(report, options.color),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
-        Format::Github => github::render(report),
+        Format::Github => github::render(report, &options.roots),
     }
+}
+
+/// Lines of the file a finding about `cell` points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    /// 1-based first line (the cell's first source line; 1 for the notebook as a whole).
+    pub line: usize,
+    /// Last line, where it is known: in a percent script a cell ends before the next cell's
+    /// marker. An `.ipynb` cell's source is JSON strings among other keys, and the last cell
+    /// of a script runs to an end the report does not record, so neither has one.
+    pub end_line: Option<usize>,
+}
+
+/// The region of `cell` (the whole notebook when `None`) in `file`.
+pub fn cell_region(file: &FileReport, cell: Option<usize>) -> Region {
+    let line = file.line_of(cell);
+    let end_line = match (file.kind, cell) {
+        (FileKind::PercentScript, Some(i)) => i
+            .checked_add(1)
+            .and_then(|next| file.cell_lines.get(next))
+            .map(|&next| next.saturating_sub(1))
+            .filter(|&end| end > line),
+        _ => None,
+    };
+    Region { line, end_line }
 }
 
 /// One-letter code of a stage in the stage strip.

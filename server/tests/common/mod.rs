@@ -133,6 +133,8 @@ pub fn coral_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .current_dir(cwd)
         .env_remove("CORAL_MODEL_DIR")
         .env_remove("RUST_LOG")
+        // A test run inside GitHub Actions must not move the github format's paths.
+        .env_remove("GITHUB_WORKSPACE")
         .env("CORAL_LOG", "warn")
         .env("NO_COLOR", "1");
     for (key, value) in env {
