@@ -1,7 +1,7 @@
 //! `coral-lsp --check` on the example and fixture notebooks, every format, heuristics and model
 //! mode: snapshots of stdout and the exit code; the JSON schema of the README; SARIF validated
-//! against the SARIF 2.1.0 JSON schema; GitHub annotations well-formed. Paths given relative,
-//! absolute and outside the current folder, per format.
+//! against the SARIF 2.1.0 JSON schema; GitHub annotations well-formed; the HTML page
+//! self-contained. Paths given relative, absolute and outside the current folder, per format.
 
 mod common;
 
@@ -560,6 +560,97 @@ fn explicit_model_errors_exit_2_implicit_ones_fall_back() {
         "{}",
         common::stderr(&out)
     );
+}
+
+/// The HTML page on notebooks that have findings, cells without a stage and an unreadable
+/// file, with reference statistics written by hand (`CORAL_MODEL_DIR` is where they are looked
+/// for, and `--no-model` keeps the labels the heuristics').
+#[test]
+fn html_heuristics() {
+    let root = common::workspace();
+    let reference = root.join("server/tests/data/reference");
+    let out = common::coral_env(
+        &root,
+        &[
+            "--check",
+            "--no-config",
+            "--no-progress",
+            "--no-model",
+            "--format=html",
+            "examples",
+            "fixtures/notebooks/magics.ipynb",
+            "fixtures/notebooks/truncated.ipynb",
+        ],
+        &[("CORAL_MODEL_DIR", reference.to_str().expect("utf-8 path"))],
+    );
+    let html = common::stdout(&out);
+    check_self_contained(&html);
+    assert!(html.contains("percentile of the reference corpus"));
+    for cell in ["nb1-cell14", "nb1-cell9"] {
+        assert!(
+            html.contains(&format!("<a href=\"#{cell}\">"))
+                && html.contains(&format!("<tr id=\"{cell}\">")),
+            "the finding links to its cell's row: {cell}"
+        );
+    }
+    snapshot("html_heuristics", &html, out.status.code().unwrap_or(-1));
+}
+
+/// One page that opens with no network: every link is an anchor in the page, nothing is
+/// loaded, nothing runs.
+fn check_self_contained(html: &str) {
+    assert!(html.starts_with("<!DOCTYPE html>\n"), "{html}");
+    assert!(html.ends_with("</html>\n"));
+    let lower = html.to_ascii_lowercase();
+    for banned in [
+        "http://", "https://", "<script", "url(", "@import", "<link", "<iframe",
+    ] {
+        assert!(!lower.contains(banned), "{banned} in the page");
+    }
+    for attribute in [" src=", " srcset=", " xlink:href=", " action=", " poster="] {
+        assert!(!lower.contains(attribute), "{attribute} in the page");
+    }
+    let ids: std::collections::HashSet<&str> = html
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    for value in html.split(" href=\"").skip(1) {
+        let target = value.split('"').next().expect("closing quote");
+        let anchor = target.strip_prefix('#');
+        assert!(
+            anchor.is_some_and(|a| ids.contains(a)),
+            "href={target:?} is not an anchor of the page"
+        );
+    }
+    for tag in [
+        "html", "head", "body", "section", "svg", "table", "ul", "a", "title",
+    ] {
+        assert_eq!(
+            lower.matches(&format!("<{tag}>")).count() + lower.matches(&format!("<{tag} ")).count(),
+            lower.matches(&format!("</{tag}>")).count(),
+            "<{tag}> opened and closed alike"
+        );
+    }
+}
+
+#[test]
+fn html_escapes_notebook_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let name = "<b onmouseover='x'>&amp;.ipynb";
+    std::fs::copy(
+        common::workspace().join("examples/regression_no_eval.ipynb"),
+        dir.path().join(name),
+    )
+    .expect("copy");
+    let out = common::coral(
+        dir.path(),
+        &["--check", "--no-config", "--no-model", "--format=html", "."],
+    );
+    let html = common::stdout(&out);
+    check_self_contained(&html);
+    assert!(!html.contains("<b onmouseover"), "unescaped file name");
+    assert!(html.contains("&lt;b onmouseover=&#39;x&#39;&gt;&amp;amp;.ipynb"));
 }
 
 /// A scratch project: `work/` is the current folder, with one notebook named by a relative

@@ -36,7 +36,7 @@ pub struct Cli {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Report format: text, json, sarif or github.
+    /// Report format: text, json, sarif, github or html.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
 

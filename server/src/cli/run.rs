@@ -12,6 +12,7 @@ use super::settings::{check_settings, load_config, lsp_options, CheckSettings};
 use crate::check::run_check;
 use crate::engine::Engine;
 use crate::report::github::AnnotationRoots;
+use crate::report::reference::ReferenceStats;
 use crate::report::{render, Format, RenderOptions};
 
 /// Exit code when a file could not be read, or on a usage or configuration error.
@@ -112,6 +113,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     let options = RenderOptions {
         color: format == Format::Text && use_color(cli.color),
         roots: AnnotationRoots::from_env(&cwd),
+        reference: (format == Format::Html)
+            .then(|| ReferenceStats::for_engine(&engine, &settings.engine))
+            .flatten(),
     };
     let text = render(&report, format, &options);
     crate::output::write_report(&text).context("writing the report")?;

@@ -1,9 +1,10 @@
 //! Report formats of `--check`: `text` (stage strips and findings for people), `json` (stable,
-//! for tools; schema in server/README.md), `sarif` (2.1.0, for code scanning) and `github`
-//! (workflow annotations). Each renders a [`CheckReport`] to a string; [`crate::output`]
-//! writes it to stdout.
+//! for tools; schema in server/README.md), `sarif` (2.1.0, for code scanning), `github`
+//! (workflow annotations) and `html` (one self-contained page with the pipeline drawn). Each
+//! renders a [`CheckReport`] to a string; [`crate::output`] writes it to stdout.
 
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod reference;
 pub mod sarif;
@@ -17,6 +18,7 @@ use coral_core::{Severity, Stage};
 use crate::check::discover::FileKind;
 use crate::check::{CheckReport, FileReport};
 use github::AnnotationRoots;
+use reference::ReferenceStats;
 
 /// The output format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -26,10 +28,17 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Text, Format::Json, Format::Sarif, Format::Github];
+    pub const ALL: [Format; 5] = [
+        Format::Text,
+        Format::Json,
+        Format::Sarif,
+        Format::Github,
+        Format::Html,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +46,7 @@ impl Format {
             Format::Json => "json",
             Format::Sarif => "sarif",
             Format::Github => "github",
+            Format::Html => "html",
         }
     }
 }
@@ -49,7 +59,7 @@ impl fmt::Display for Format {
 
 /// A string that names no format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format `{0}` (expected text, json, sarif or github)")]
+#[error("unknown format `{0}` (expected text, json, sarif, github or html)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -71,6 +81,8 @@ pub struct RenderOptions {
     pub color: bool,
     /// What `github` annotation paths are relative to.
     pub roots: AnnotationRoots,
+    /// The corpus distribution `html` places each notebook's entropy in.
+    pub reference: Option<ReferenceStats>,
 }
 
 /// Renders `report` in `format`.
@@ -80,6 +92,7 @@ pub fn render(report: &CheckReport, format: Format, options: &RenderOptions) -> 
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
         Format::Github => github::render(report, &options.roots),
+        Format::Html => html::render(report, options.reference.as_ref()),
     }
 }
 
@@ -111,6 +124,11 @@ pub fn cell_region(file: &FileReport, cell: Option<usize>) -> Region {
 /// One-letter code of a stage in the stage strip.
 pub fn stage_letter(stage: Option<Stage>) -> char {
     stage.map_or(Stage::NO_LETTER, Stage::letter)
+}
+
+/// `1 notebook`, `2 notebooks`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 pub fn severity_str(severity: Severity) -> &'static str {

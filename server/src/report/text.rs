@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use coral_core::{Severity, Stage};
 
-use super::{severity_str, stage_letter};
+use super::{plural, severity_str, stage_letter};
 use crate::check::CheckReport;
 
 /// Cells shown per strip line.
@@ -48,10 +48,6 @@ impl Painter {
             text.to_owned()
         }
     }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 pub fn render(report: &CheckReport, color: bool) -> String {
