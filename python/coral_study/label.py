@@ -20,6 +20,7 @@ and ``DIR/run.json`` says what ran, how long it took and how many rows were writ
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import sys
@@ -69,6 +70,8 @@ NOTEBOOK_SCHEMA = pa.schema([
     ("findings", pa.list_(pa.string())),
     *[(rule.lower(), pa.bool_()) for rule in RULES],
     ("error", pa.string()),
+    # The labelling actor's CPU time (all its threads) for the batch, shared out per notebook.
+    ("cpu_seconds", pa.float64()),
     ("cells", pa.list_(CELL_TYPE)),
 ])
 
@@ -186,6 +189,7 @@ class LabelActor:
                                      use_model=use_model)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        cpu = time.process_time()
         texts = batch.column("text").to_pylist()
         origins = batch.column("origin").to_pylist()
         # Parsed here for the record's identity and the cells' emptiness; coral parses the
@@ -194,6 +198,9 @@ class LabelActor:
         names = [notebook_name(r, o) for r, o in zip(records, origins)]
         results = self.labeler.label_batch(texts, names=names, errors="return")
         rows = [notebook_row(r, o, res) for r, o, res in zip(records, origins, results)]
+        share = (time.process_time() - cpu) / max(len(rows), 1)
+        for row in rows:
+            row["cpu_seconds"] = share
         return pa.Table.from_pylist(rows, schema=NOTEBOOK_SCHEMA)
 
 
@@ -209,11 +216,22 @@ def explode_cells(batch: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
-def _origin_of_lines(batch: pa.Table) -> pa.Table:
-    """read_text's rows (``text``, ``path``) as (``text``, ``origin``: the shard's name)."""
-    paths = batch.column("path").to_pylist()
-    texts = batch.column("text")
-    return pa.table({"text": texts, "origin": pa.array([os.path.basename(p) for p in paths])})
+def _shard_lines(batch: pa.Table) -> pa.Table:
+    """Whole shard files to one row per notebook record (``text``, ``origin``: the shard).
+
+    JSON Lines records end at ``\\n`` only. Ray's ``read_text`` splits with ``str.splitlines``,
+    which also breaks at U+2028, U+0085 and other separators that JSON strings may hold raw, and
+    so cut two corpus notebooks in half; the split is done here instead."""
+    texts: List[str] = []
+    origins: List[str] = []
+    for raw, path in zip(batch.column("bytes").to_pylist(), batch.column("path").to_pylist()):
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        for line in raw.split(b"\n"):
+            if line.strip():
+                texts.append(line.decode("utf-8", errors="replace"))
+                origins.append(os.path.basename(path))
+    return pa.table({"text": pa.array(texts, pa.string()), "origin": pa.array(origins, pa.string())})
 
 
 def _ipynb_text(batch: pa.Table) -> pa.Table:
@@ -228,8 +246,8 @@ def build_dataset(shards: List[str], notebooks: List[str], limit: Optional[int])
     parts = []
     if shards:
         # A read task needs almost no CPU; asking for little keeps it from waiting on actors.
-        lines = ray.data.read_text(shards, include_paths=True, num_cpus=0.25)
-        parts.append(lines.map_batches(_origin_of_lines, batch_format="pyarrow",
+        files = ray.data.read_binary_files(shards, include_paths=True, num_cpus=0.25)
+        parts.append(files.map_batches(_shard_lines, batch_size=1, batch_format="pyarrow",
                                        num_cpus=0.25))
     if notebooks:
         files = ray.data.read_binary_files(notebooks, include_paths=True, num_cpus=0.25)
@@ -324,7 +342,7 @@ def label(
     end = time.perf_counter()
 
     notebook_rows = pq.ParquetDataset(str(out / "notebooks")).read(
-        columns=["code_cells", "empty_cells", "error"])
+        columns=["code_cells", "empty_cells", "error", "cpu_seconds"])
     cell_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in (out / "cells").glob("*.parquet"))
     unreadable = notebook_rows.num_rows - notebook_rows.column("error").null_count
     run = {
@@ -343,6 +361,7 @@ def label(
         "seconds_label": round(labelled_at - start, 3),
         "seconds_total": round(end - start, 3),
         "cells_per_second": round(cell_rows / (end - start), 1) if end > start else None,
+        "actor_cpu_seconds": round(pc.sum(notebook_rows.column("cpu_seconds")).as_py() or 0, 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "model": _model_info(model_dir, device, use_model),
     }

@@ -82,3 +82,15 @@ def test_unreadable_notebook_becomes_an_error_row(ray_local, tmp_path):
     notebooks = pq.ParquetDataset(str(tmp_path / "out" / "notebooks")).read().to_pandas()
     error = notebooks.set_index("id").loc["nb-bad", "error"]
     assert "cell 0" in error or "source" in error, error
+
+
+def test_a_line_separator_inside_a_record_does_not_split_it(ray_local, tmp_path):
+    # JSON may hold U+2028 raw in a string; JSON Lines still ends a record only at "\n".
+    record = {"id": "nb-sep", "cells": [
+        {"cell_type": "code", "source": "import pandas as pd\n# a\u2028b"},
+        {"cell_type": "code", "source": "df = pd.read_csv('x.csv')\r\x85"}]}
+    shard = tmp_path / "sep.jsonl"
+    shard.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert "\u2028" in shard.read_text(encoding="utf-8")
+    run = study_label.label([str(shard)], tmp_path / "out", workers=1, threads=1)
+    assert (run["notebooks"], run["unreadable_notebooks"], run["cell_rows"]) == (1, 0, 2)
