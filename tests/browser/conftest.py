@@ -54,8 +54,12 @@ def browser():
         b = p.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            # Root in CI containers: Chromium's sandbox needs user namespaces it may not get.
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+            args=[
+                # Root in CI containers: Chromium's sandbox needs user namespaces it may not get.
+                "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                # The pages under test are on loopback; the browser resolves no other host.
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            ],
         )
         try:
             yield b
@@ -83,12 +87,12 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.failed and report.when in ("setup", "call"):
         item.module._FAILED_STEP = item.name
-    if report.when == "call" and report.failed:
+    if report.when in ("setup", "call") and report.failed:
         page = getattr(item.module, "CURRENT_PAGE", None)
         if page is not None:
             try:
                 ARTEFACTS.mkdir(parents=True, exist_ok=True)
-                path = ARTEFACTS / f"FAILED-{item.name}.png"
+                path = ARTEFACTS / f"FAILED-{item.name}-{report.when}.png"
                 page.screenshot(path=str(path))
                 report.sections.append(("failure screenshot", str(path)))
             except Exception as error:  # the page may be gone

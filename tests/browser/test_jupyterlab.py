@@ -35,74 +35,12 @@ from pathlib import Path
 import pytest
 
 from conftest import TIMEOUT_S, free_port, shoot, wait_until
+from notebook import CELLS, EDITED, MODEL_FIT, STAGES, check, write_notebook
 
 CORAL_LSP = os.environ.get("CORAL_LSP", "")
-CORAL_CHECK = os.environ.get("CORAL_CHECK") or CORAL_LSP
-STAGES = ("IMPORT", "WRANGLE", "EXPLORE", "MODEL", "EVALUATE")
 NOTEBOOK = "analysis/churn.ipynb"
 
-#: The notebook under test: markdown context, and one code cell per stage (two EXPLORE).
-CELLS = [
-    ("markdown", "# Customer churn\n\nWhich customers leave, and can we predict it?"),
-    ("code", "import pandas as pd\nimport numpy as np\n"
-             "from sklearn.model_selection import train_test_split\n"
-             "from sklearn.linear_model import LogisticRegression\n"
-             "from sklearn.metrics import accuracy_score"),
-    ("markdown", "## Load and clean"),
-    ("code", 'df = pd.read_csv("churn.csv")\ndf = df.dropna()\n'
-             'df["tenure_years"] = df["tenure"] / 12'),
-    ("markdown", "## Explore"),
-    ("code", "df.describe()"),
-    ("code", 'df["churn"].value_counts().plot(kind="bar")'),
-    ("markdown", "## Model"),
-    ("code", 'X = df[["tenure_years", "monthly_charges"]]\ny = df["churn"]\n'
-             "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)\n"
-             "model = LogisticRegression().fit(X_train, y_train)"),
-    ("code", "accuracy_score(y_test, model.predict(X_test))"),
-]
-#: The EXPLORE cell the user rewrites, and what they type.
-EDITED = 6
-MODEL_FIT = "from sklearn.linear_model import Ridge\nridge = Ridge().fit(X, y)"
-
 CURRENT_PAGE = None  # for conftest's failure screenshot
-
-
-def write_notebook(path: Path, cells) -> None:
-    def lines(s: str):
-        parts = s.split("\n")
-        return [p + "\n" for p in parts[:-1]] + [parts[-1]]
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nb = {
-        "cells": [
-            {"cell_type": kind, "metadata": {}, "source": lines(source),
-             **({"outputs": [], "execution_count": None} if kind == "code" else {})}
-            for kind, source in cells
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4, "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")
-
-
-def check(cells, work: Path, env: dict) -> dict:
-    """`coral-lsp --check --format json` on `cells` (written outside the Jupyter root)."""
-    path = work / "oracle" / "notebook.ipynb"
-    write_notebook(path, cells)
-    run = subprocess.run(
-        [CORAL_CHECK, "--check", "--no-config", "--format", "json", str(path)],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    if run.returncode not in (0, 1):
-        raise AssertionError(f"{CORAL_CHECK} --check failed ({run.returncode}): {run.stderr}")
-    report = json.loads(run.stdout)
-    if report["model"].get("fallback"):
-        pytest.fail("coral-lsp --check ran without its model (no ONNX Runtime or no models/); "
-                    "the hover's probabilities need it: run scripts/fetch-onnxruntime.sh")
-    return report["files"][0]
 
 
 def expected_rows(report) -> set[tuple]:
@@ -253,6 +191,10 @@ def lab(browser, artefacts):
         page.goto(f"{base}/lab/tree/{NOTEBOOK}")
         page.locator(".jp-Notebook .jp-Cell").first.wait_for()
         yield Lab(base, page, work, log_path, env)
+    except BaseException:
+        if CURRENT_PAGE is not None:  # the page as it was when the set-up failed
+            CURRENT_PAGE.screenshot(path=str(artefacts / "FAILED-jupyterlab-setup.png"))
+        raise
     finally:
         CURRENT_PAGE = None
         if context is not None:
