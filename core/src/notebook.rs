@@ -87,8 +87,9 @@ impl Notebook {
         let raw: RawNotebook = serde_json::from_slice(bytes).map_err(|e| NotebookError::Json {
             line: e.line(),
             column: e.column(),
-            message: strip_position(&e.to_string()),
+            message: strip_position(&e),
         })?;
+        reject_list(bytes)?;
         match raw.nbformat {
             Some(4) | None => {}
             Some(version) => return Err(NotebookError::UnsupportedNbformat(version)),
@@ -163,8 +164,9 @@ impl CorpusRecord {
         let raw: RawCorpusRecord = serde_json::from_str(line).map_err(|e| NotebookError::Json {
             line: e.line(),
             column: e.column(),
-            message: strip_position(&e.to_string()),
+            message: strip_position(&e),
         })?;
+        reject_list(line.as_bytes())?;
         let cells = raw
             .cells
             .iter()
@@ -180,10 +182,37 @@ impl CorpusRecord {
     }
 }
 
-fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
+/// serde also reads a struct written as a JSON list of its fields in order, so `[4, []]` was
+/// an empty notebook and `["id", []]` a corpus record (fuzzing). nbformat says an object. Called
+/// after a successful parse, so the first non-blank byte is `{` or `[`.
+fn reject_list(bytes: &[u8]) -> Result<(), NotebookError> {
+    let Some(at) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Ok(());
+    };
+    if bytes[at] != b'[' {
+        return Ok(());
+    }
+    let before = &bytes[..at];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    Err(NotebookError::Json {
+        line: before.split(|&b| b == b'\n').count(),
+        column: at - line_start + 1,
+        message: "invalid type: sequence, expected a JSON object".to_owned(),
+    })
+}
+
+/// serde's message without the position it ends with (the error has fields for that). Only
+/// the exact suffix is cut: a quoted value earlier in the message may hold " at line " too
+/// (`"nbformat": " at line x"`), and cutting there left a message that named nothing (fuzzing).
+fn strip_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match message.strip_suffix(&suffix) {
+        Some(cut) => cut.to_owned(),
+        None => message,
     }
 }
 
