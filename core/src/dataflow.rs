@@ -9,8 +9,9 @@
 //! The pass is iterative over the tree (an explicit stack); expression typing recurses at most
 //! [`MAX_CHAIN`] levels, so nesting depth cannot overflow the stack.
 
-use std::collections::{HashMap, HashSet};
+use crate::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
+use std::num::NonZeroU16;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -18,6 +19,7 @@ use tree_sitter::Node;
 
 use crate::scope::{Scope, MAX_CHAIN};
 use crate::syntax::qualify;
+use crate::ts;
 
 const KINDS_TOML: &str = include_str!("../data/kinds.toml");
 
@@ -134,6 +136,7 @@ impl KindSet {
         self.0 & kind.bit() != 0
     }
 
+    #[must_use]
     pub fn union(self, other: KindSet) -> KindSet {
         KindSet(self.0 | other.0)
     }
@@ -172,6 +175,7 @@ impl serde::Serialize for KindSet {
 
 /// What one cell does with the notebook's values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[allow(clippy::struct_excessive_bools)] // independent facts the weak rules combine
 pub struct CellFlow {
     /// The cell fits (or compiles) a model.
     pub fits: bool,
@@ -367,27 +371,37 @@ pub fn analyze(root: Node<'_>, source: &str, scope: &mut Scope) -> FlowResult {
         out: FlowResult::default(),
     };
     pass.statement_facts(root, scope);
-    let mut stack: Vec<(Node<'_>, bool)> = vec![(root, false)];
-    while let Some((node, in_def)) = stack.pop() {
-        let in_def = in_def
-            || matches!(
-                node.kind(),
-                "function_definition" | "class_definition" | "lambda"
-            );
-        match node.kind() {
+    // One cursor walks the tree in pre-order; `path` holds each visited node's ancestors (and
+    // whether they are inside a definition), which `Node::parent` would find again by
+    // descending from the root.
+    let mut cursor = root.walk();
+    let mut path: Vec<(Node<'_>, bool)> = Vec::new();
+    loop {
+        let node = cursor.node();
+        let kind = ts::kind(node);
+        let parent = path.last().copied();
+        let in_def = parent.is_some_and(|(_, in_def)| in_def)
+            || matches!(kind, "function_definition" | "class_definition" | "lambda");
+        match kind {
             "assignment" | "augmented_assignment" if !in_def => pass.assignment(node, scope),
             "call" => pass.call(node, scope, in_def),
-            "identifier" => pass.identifier(node, scope),
+            "identifier" => {
+                pass.identifier(node, parent.map(|(p, _)| p), cursor.field_id(), scope);
+            }
             _ => {}
         }
-        let mut cursor = node.walk();
-        let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
-        for child in children.into_iter().rev() {
-            stack.push((child, in_def));
+        if cursor.goto_first_child() {
+            path.push((node, in_def));
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                pass.last_expression(root, scope);
+                return pass.out;
+            }
+            path.pop();
         }
     }
-    pass.last_expression(root, scope);
-    pass.out
 }
 
 struct Pass<'a> {
@@ -405,7 +419,7 @@ impl Pass<'_> {
         let mut cursor = root.walk();
         let statements: Vec<Node<'_>> = root
             .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
+            .filter(|c| ts::kind(*c) != "comment")
             .collect();
         self.out.flow.setup_only = !statements.is_empty()
             && statements
@@ -419,16 +433,16 @@ impl Pass<'_> {
         let mut cursor = root.walk();
         let last = root
             .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
+            .filter(|c| ts::kind(*c) != "comment")
             .last();
         let Some(expr) = last
-            .filter(|s| s.kind() == "expression_statement")
+            .filter(|s| ts::kind(*s) == "expression_statement")
             .and_then(|s| s.named_child(0))
         else {
             return;
         };
         if matches!(
-            expr.kind(),
+            ts::kind(expr),
             "assignment" | "augmented_assignment" | "yield" | "await"
         ) || self.is_display_call(expr, scope)
         {
@@ -437,11 +451,11 @@ impl Pass<'_> {
         let kind = self.kind_of(expr, scope, 0);
         // A bare call of no known kind (`plt.show()`, `helper(x)`) shows nothing we can
         // name; a name, attribute or subscript shows what it holds.
-        if kind.is_none() && expr.kind() == "call" {
+        if kind.is_none() && ts::kind(expr) == "call" {
             return;
         }
         // `clf.fit(X, y)` last echoes the estimator: that is fitting, not showing.
-        if expr.kind() == "call"
+        if ts::kind(expr) == "call"
             && matches!(
                 kind,
                 Some(ValueKind::Model | ValueKind::Fitted | ValueKind::History)
@@ -457,20 +471,18 @@ impl Pass<'_> {
     }
 
     fn is_setup_statement(&self, statement: Node<'_>, scope: &Scope) -> bool {
-        match statement.kind() {
+        match ts::kind(statement) {
             "import_statement" | "import_from_statement" | "future_import_statement" => true,
             "expression_statement" => {
                 statement
                     .named_child(0)
-                    .is_some_and(|expr| match expr.kind() {
+                    .is_some_and(|expr| match ts::kind(expr) {
                         "assignment" => {
-                            expr.child_by_field_name("right").is_some_and(is_literal)
-                                || expr
-                                    .child_by_field_name("left")
+                            ts::child(expr, "right").is_some_and(is_literal)
+                                || ts::child(expr, "left")
                                     .is_some_and(|left| self.is_module_setting(left, scope))
                         }
-                        "call" => expr
-                            .child_by_field_name("function")
+                        "call" => ts::child(expr, "function")
                             .and_then(|f| qualify(f, self.source, scope))
                             .is_some_and(|q| self.table.is_setup_call(&q)),
                         _ => false,
@@ -485,17 +497,17 @@ impl Pass<'_> {
     fn is_module_setting(&self, target: Node<'_>, scope: &Scope) -> bool {
         let mut base = target;
         for _ in 0..MAX_CHAIN {
-            base = match base.kind() {
-                "subscript" => match base.child_by_field_name("value") {
+            base = match ts::kind(base) {
+                "subscript" => match ts::child(base, "value") {
                     Some(v) => v,
                     None => return false,
                 },
-                "attribute" => match base.child_by_field_name("object") {
+                "attribute" => match ts::child(base, "object") {
                     Some(v) => v,
                     None => return false,
                 },
                 "identifier" => {
-                    return target.kind() != "identifier" && scope.is_alias(self.text(base));
+                    return ts::kind(target) != "identifier" && scope.is_alias(self.text(base));
                 }
                 _ => return false,
             };
@@ -504,15 +516,20 @@ impl Pass<'_> {
     }
 
     fn is_display_call(&self, node: Node<'_>, scope: &Scope) -> bool {
-        node.kind() == "call"
-            && node
-                .child_by_field_name("function")
+        ts::kind(node) == "call"
+            && ts::child(node, "function")
                 .and_then(|f| qualify(f, self.source, scope))
                 .is_some_and(|q| self.table.display_functions.contains(&q))
     }
 
-    fn identifier(&mut self, node: Node<'_>, scope: &Scope) {
-        if !is_variable(node) {
+    fn identifier(
+        &mut self,
+        node: Node<'_>,
+        parent: Option<Node<'_>>,
+        field: Option<NonZeroU16>,
+        scope: &Scope,
+    ) {
+        if !is_variable(parent, field) {
             return;
         }
         if let Some(kind) = scope.kind(self.text(node)) {
@@ -522,18 +539,15 @@ impl Pass<'_> {
     }
 
     fn assignment(&mut self, node: Node<'_>, scope: &mut Scope) {
-        let (Some(left), Some(right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
+        let (Some(left), Some(right)) = (ts::child(node, "left"), ts::child(node, "right")) else {
             return;
         };
-        let augmented = node.kind() == "augmented_assignment";
+        let augmented = ts::kind(node) == "augmented_assignment";
         let kind = self.kind_of(right, scope, 0);
         let mut targets = vec![left];
         let mut names: Vec<Node<'_>> = Vec::new();
         while let Some(target) = targets.pop() {
-            match target.kind() {
+            match ts::kind(target) {
                 "identifier" => names.push(target),
                 "pattern_list"
                 | "tuple_pattern"
@@ -555,15 +569,12 @@ impl Pass<'_> {
                 }
                 continue;
             }
-            match kind {
-                Some(kind) => {
-                    scope.set_kind(&text, kind);
-                    self.out.flow.bound.insert(kind);
-                }
-                None => {
-                    scope.clear_kind(&text);
-                    self.out.flow.binds_untyped = true;
-                }
+            if let Some(kind) = kind {
+                scope.set_kind(&text, kind);
+                self.out.flow.bound.insert(kind);
+            } else {
+                scope.clear_kind(&text);
+                self.out.flow.binds_untyped = true;
             }
         }
     }
@@ -572,25 +583,25 @@ impl Pass<'_> {
     fn mutation(&mut self, target: Node<'_>, scope: &mut Scope) {
         let mut base = target;
         for _ in 0..MAX_CHAIN {
-            base = match base.kind() {
-                "subscript" => match base.child_by_field_name("value") {
+            base = match ts::kind(base) {
+                "subscript" => match ts::child(base, "value") {
                     Some(v) => v,
                     None => return,
                 },
-                "attribute" => match base.child_by_field_name("object") {
+                "attribute" => match ts::child(base, "object") {
                     Some(v) => v,
                     None => return,
                 },
                 _ => break,
             };
         }
-        if base.kind() != "identifier" {
+        if ts::kind(base) != "identifier" {
             return;
         }
         let name = self.text(base).to_owned();
         match scope.kind(&name) {
             Some(ValueKind::Data) => self.out.flow.mutates_data = true,
-            None if target.kind() == "subscript" && !scope.is_alias(&name) => {
+            None if ts::kind(target) == "subscript" && !scope.is_alias(&name) => {
                 scope.set_kind(&name, ValueKind::Data);
                 self.out.flow.mutates_data = true;
             }
@@ -599,10 +610,10 @@ impl Pass<'_> {
     }
 
     fn call(&mut self, node: Node<'_>, scope: &mut Scope, in_def: bool) {
-        let Some(function) = node.child_by_field_name("function") else {
+        let Some(function) = ts::child(node, "function") else {
             return;
         };
-        let args = node.child_by_field_name("arguments");
+        let args = ts::child(node, "arguments");
         let qualified = qualify(function, self.source, scope);
         if let Some(q) = qualified.as_deref() {
             if self.table.display_functions.contains(q) {
@@ -614,12 +625,12 @@ impl Pass<'_> {
                 return;
             }
         }
-        let method = (function.kind() == "attribute")
-            .then(|| function.child_by_field_name("attribute"))
+        let method = (ts::kind(function) == "attribute")
+            .then(|| ts::child(function, "attribute"))
             .flatten()
             .map(|m| self.text(m).to_owned());
-        let receiver = (function.kind() == "attribute")
-            .then(|| function.child_by_field_name("object"))
+        let receiver = (ts::kind(function) == "attribute")
+            .then(|| ts::child(function, "object"))
             .flatten();
         let is_plot = qualified
             .as_deref()
@@ -640,7 +651,7 @@ impl Pass<'_> {
                 let kind = self.kind_of(receiver, scope, 0);
                 match kind {
                     Some(ValueKind::Model | ValueKind::Fitted) => self.out.flow.fits = true,
-                    None if receiver.kind() == "identifier" => {
+                    None if ts::kind(receiver) == "identifier" => {
                         let name = self.text(receiver).to_owned();
                         if !scope.is_alias(&name) {
                             self.out.flow.fits = true;
@@ -649,7 +660,7 @@ impl Pass<'_> {
                             }
                         }
                     }
-                    None if receiver.kind() == "call" => self.out.flow.fits = true,
+                    None if ts::kind(receiver) == "call" => self.out.flow.fits = true,
                     _ => {}
                 }
             }
@@ -665,15 +676,16 @@ impl Pass<'_> {
     /// reads.
     fn kinds_within(&self, node: Node<'_>, scope: &Scope) -> KindSet {
         let mut set = KindSet::EMPTY;
-        let mut stack = vec![node];
+        let mut stack = vec![(node, node.parent(), None)];
+        let mut children = Vec::new();
         let mut visited = 0usize;
-        while let Some(n) = stack.pop() {
+        while let Some((n, parent, field)) = stack.pop() {
             visited += 1;
             if visited > 4 * MAX_CHAIN * MAX_CHAIN {
                 break;
             }
-            match n.kind() {
-                "identifier" if is_variable(n) => {
+            match ts::kind(n) {
+                "identifier" if is_variable(parent, field) => {
                     if let Some(k) = scope.kind(self.text(n)) {
                         set.insert(k);
                     }
@@ -685,8 +697,13 @@ impl Pass<'_> {
                 }
                 _ => {}
             }
-            let mut cursor = n.walk();
-            stack.extend(n.named_children(&mut cursor));
+            ts::fielded_children_into(n, &mut children);
+            stack.extend(
+                children
+                    .drain(..)
+                    .filter(|(child, _)| child.is_named())
+                    .map(|(child, field)| (child, Some(n), field)),
+            );
         }
         set
     }
@@ -697,12 +714,12 @@ impl Pass<'_> {
             return None;
         }
         let next = depth + 1;
-        match node.kind() {
+        match ts::kind(node) {
             "identifier" => scope.kind(self.text(node)),
             "call" => self.call_kind(node, scope, next),
             "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attribute = self.text(node.child_by_field_name("attribute")?);
+                let object = ts::child(node, "object")?;
+                let attribute = self.text(ts::child(node, "attribute")?);
                 match self.kind_of(object, scope, next)? {
                     ValueKind::Model | ValueKind::Fitted | ValueKind::Transformer
                         if is_fitted_attribute(attribute, &self.table.fitted_attributes) =>
@@ -717,13 +734,13 @@ impl Pass<'_> {
                     other => Some(other),
                 }
             }
-            "subscript" => self.kind_of(node.child_by_field_name("value")?, scope, next),
+            "subscript" => self.kind_of(ts::child(node, "value")?, scope, next),
             "parenthesized_expression"
             | "keyword_argument"
             | "conditional_expression"
             | "await" => {
-                let child = if node.kind() == "keyword_argument" {
-                    node.child_by_field_name("value")?
+                let child = if ts::kind(node) == "keyword_argument" {
+                    ts::child(node, "value")?
                 } else {
                     node.named_child(0)?
                 };
@@ -754,14 +771,13 @@ impl Pass<'_> {
     }
 
     fn call_kind(&self, node: Node<'_>, scope: &Scope, depth: usize) -> Option<ValueKind> {
-        let function = node.child_by_field_name("function")?;
-        let args = node
-            .child_by_field_name("arguments")
-            .map_or(KindSet::EMPTY, |a| self.combined(a, scope, depth));
+        let function = ts::child(node, "function")?;
+        let args =
+            ts::child(node, "arguments").map_or(KindSet::EMPTY, |a| self.combined(a, scope, depth));
         let mut kind = None;
-        if function.kind() == "attribute" {
-            let receiver = function.child_by_field_name("object")?;
-            let method = self.text(function.child_by_field_name("attribute")?);
+        if ts::kind(function) == "attribute" {
+            let receiver = ts::child(function, "object")?;
+            let method = self.text(ts::child(function, "attribute")?);
             if let Some(rk) = self.kind_of(receiver, scope, depth) {
                 kind = self.table.method_kind(rk, method);
                 if rk == ValueKind::Model
@@ -771,11 +787,9 @@ impl Pass<'_> {
                 {
                     kind = Some(ValueKind::History);
                 }
-                if kind.is_none() {
-                    return None;
-                }
+                kind?;
             }
-        } else if function.kind() == "identifier" {
+        } else if ts::kind(function) == "identifier" {
             // Calling a network on data gives its outputs (`net(x)`, torch modules).
             if scope.kind(self.text(function)) == Some(ValueKind::Model) {
                 return Some(ValueKind::Predictions);
@@ -813,14 +827,9 @@ fn receiver_is_data(pass: &Pass<'_>, receiver: Node<'_>, scope: &Scope) -> bool 
 fn has_inplace(args: Node<'_>, source: &str) -> bool {
     let mut cursor = args.walk();
     let found = args.named_children(&mut cursor).any(|arg| {
-        arg.kind() == "keyword_argument"
-            && arg
-                .child_by_field_name("name")
-                .and_then(|n| source.get(n.byte_range()))
-                == Some("inplace")
-            && arg
-                .child_by_field_name("value")
-                .is_some_and(|v| v.kind() == "true")
+        ts::kind(arg) == "keyword_argument"
+            && ts::child(arg, "name").and_then(|n| source.get(n.byte_range())) == Some("inplace")
+            && ts::child(arg, "value").is_some_and(|v| ts::kind(v) == "true")
     });
     found
 }
@@ -832,18 +841,24 @@ fn is_fitted_attribute(attribute: &str, listed: &HashSet<String>) -> bool {
         || listed.contains(attribute)
 }
 
-/// An identifier that names a variable (not an attribute name, keyword or parameter).
-fn is_variable(node: Node<'_>) -> bool {
-    let Some(parent) = node.parent() else {
+/// Whether an identifier under `parent`, in its `field`, names a variable (not an attribute
+/// name, keyword or parameter).
+fn is_variable(parent: Option<Node<'_>>, field: Option<NonZeroU16>) -> bool {
+    let Some(parent) = parent else {
         return true;
     };
-    let is_field = |field: &str| parent.child_by_field_name(field) == Some(node);
-    match parent.kind() {
+    let is_field = |name: &str| field.is_some() && field == ts::field_id(name);
+    match ts::kind(parent) {
         "attribute" => !is_field("attribute"),
         "keyword_argument" => !is_field("name"),
-        "function_definition" | "class_definition" => false,
-        "parameters" | "default_parameter" | "typed_parameter" | "lambda_parameters" => false,
-        "aliased_import" | "dotted_name" => false,
+        "function_definition"
+        | "class_definition"
+        | "parameters"
+        | "default_parameter"
+        | "typed_parameter"
+        | "lambda_parameters"
+        | "aliased_import"
+        | "dotted_name" => false,
         _ => true,
     }
 }
@@ -856,12 +871,12 @@ fn is_literal(node: Node<'_>) -> bool {
         if seen > MAX_CHAIN * MAX_CHAIN {
             return false;
         }
-        match n.kind() {
+        match ts::kind(n) {
             "string" | "integer" | "float" | "true" | "false" | "none" | "concatenated_string" => {
-                if n.kind() == "string" {
+                if ts::kind(n) == "string" {
                     let mut cursor = n.walk();
                     if n.named_children(&mut cursor)
-                        .any(|c| c.kind() == "interpolation")
+                        .any(|c| ts::kind(c) == "interpolation")
                     {
                         return false;
                     }

@@ -10,6 +10,7 @@
 pub mod artefact;
 pub mod dataflow;
 pub mod featurize;
+pub mod fxhash;
 pub mod graph;
 pub mod input;
 pub mod magics;
@@ -20,6 +21,7 @@ pub mod sequence;
 pub mod stage;
 pub mod subtokens;
 pub mod syntax;
+pub mod ts;
 pub mod vocab;
 pub mod weak;
 

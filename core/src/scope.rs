@@ -1,7 +1,7 @@
 //! What earlier code of a notebook tells us about names: import aliases and the call a
 //! variable was assigned from. Carried from cell to cell in notebook order.
 
-use std::collections::HashMap;
+use crate::fxhash::FxHashMap as HashMap;
 
 use crate::dataflow::ValueKind;
 

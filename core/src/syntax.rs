@@ -12,6 +12,7 @@ use crate::dataflow::{self, CellFlow};
 use crate::magics::{self, Preprocessed};
 use crate::scope::{Scope, MAX_CHAIN};
 use crate::subtokens;
+use crate::ts;
 
 /// Value subtokens kept per string literal, comment or magic.
 const TEXT_VALUE_CAP: usize = 4;
@@ -132,7 +133,7 @@ fn role(node: Node<'_>, parent_kind: &str, field: Option<&str>) -> Role {
             _ => Role::Skip,
         };
     }
-    match node.kind() {
+    match ts::kind(node) {
         "identifier" | "integer" | "float" | "true" | "false" | "none" | "string_content" => {
             Role::Value
         }
@@ -237,17 +238,17 @@ impl Walker<'_> {
         let mut cursor = root.walk();
         let statements: Vec<Node<'_>> = root
             .named_children(&mut cursor)
-            .filter(|child| child.kind() != "comment")
+            .filter(|child| ts::kind(*child) != "comment")
             .collect();
         self.out.statements = statements.len();
         self.out.single_expression = match statements.as_slice() {
             // Python 2's `print x` shows a value just like `print(x)`.
-            [only] if only.kind() == "print_statement" => !only.has_error(),
-            [only] if only.kind() == "expression_statement" => {
+            [only] if ts::kind(*only) == "print_statement" => !only.has_error(),
+            [only] if ts::kind(*only) == "expression_statement" => {
                 let mut inner = only.walk();
                 let assigns = only.named_children(&mut inner).any(|c| {
                     matches!(
-                        c.kind(),
+                        ts::kind(c),
                         "assignment" | "augmented_assignment" | "named_expression"
                     )
                 });
@@ -286,8 +287,8 @@ impl Walker<'_> {
                 }
                 Role::Wrapper | Role::Skip => parent.0,
             };
-            if node.kind() == "call" {
-                if let Some(function) = node.child_by_field_name("function") {
+            if ts::kind(node) == "call" {
+                if let Some(function) = ts::child(node, "function") {
                     if let Some(name) = qualify(function, self.source, scope) {
                         self.out.calls.push(name);
                     }
@@ -297,7 +298,7 @@ impl Walker<'_> {
             if descend && cursor.goto_first_child() {
                 stack.push(Frame {
                     owner,
-                    kind: node.kind(),
+                    kind: ts::kind(node),
                 });
                 continue;
             }
@@ -322,7 +323,7 @@ impl Walker<'_> {
     fn add_node(&mut self, node: Node<'_>, parent: Option<u32>) -> u32 {
         self.out.total_nodes += 1;
         self.out.total_positions += 1;
-        let kind = if node.kind() == "comment"
+        let kind = if ts::kind(node) == "comment"
             && self
                 .pre
                 .is_magic_line(line_start(self.source, node.start_byte()))
@@ -335,7 +336,7 @@ impl Walker<'_> {
             magics::is_setup_magic(self.text(node))
         } else {
             matches!(
-                node.kind(),
+                ts::kind(node),
                 "import_statement" | "import_from_statement" | "future_import_statement"
             )
         };
@@ -343,7 +344,7 @@ impl Walker<'_> {
             self.out.import_nodes += 1;
         }
         let mut values = Vec::new();
-        if node.kind() == "comment" {
+        if ts::kind(node) == "comment" {
             let text = self.text(node);
             let words = if kind == MAGIC_KIND {
                 magics::magic_words(text)
@@ -370,7 +371,7 @@ impl Walker<'_> {
     /// Each identifier that holds a typed value gives its node that kind's token (once).
     fn add_kind_tokens(
         &mut self,
-        name_kinds: &std::collections::HashMap<usize, dataflow::ValueKind>,
+        name_kinds: &crate::fxhash::FxHashMap<usize, dataflow::ValueKind>,
     ) {
         for &(byte, target) in &self.identifier_owners {
             let Some(kind) = name_kinds.get(&byte) else {
@@ -393,11 +394,11 @@ impl Walker<'_> {
     }
 
     fn add_value(&mut self, target: u32, node: Node<'_>) {
-        if node.kind() == "identifier" {
+        if ts::kind(node) == "identifier" {
             self.identifier_owners.push((node.start_byte(), target));
         }
         let mut values = Vec::new();
-        match node.kind() {
+        match ts::kind(node) {
             "identifier" => {
                 subtokens::split_into(self.text(node), NAME_VALUE_CAP, &mut values);
             }
@@ -405,8 +406,8 @@ impl Walker<'_> {
                 subtokens::split_into(self.text(node), TEXT_VALUE_CAP, &mut values);
             }
             "integer" | "float" => values.push(number_token(self.text(node))),
-            "true" | "false" | "none" => values.push(node.kind().to_owned()),
-            _ if !node.is_named() => values.push(node.kind().to_owned()),
+            "true" | "false" | "none" => values.push(ts::kind(node).to_owned()),
+            _ if !node.is_named() => values.push(ts::kind(node).to_owned()),
             _ => {}
         }
         if values.is_empty() {
@@ -429,17 +430,15 @@ impl Walker<'_> {
 
     /// Called once a node's subtree is done: imports and assignments update the scope.
     fn leave(&mut self, node: Node<'_>, scope: &mut Scope) {
-        match node.kind() {
+        match ts::kind(node) {
             "import_statement" => record_import(node, self.source, scope),
             "import_from_statement" => record_from_import(node, self.source, scope),
             "assignment" => {
-                let (Some(left), Some(right)) = (
-                    node.child_by_field_name("left"),
-                    node.child_by_field_name("right"),
-                ) else {
+                let (Some(left), Some(right)) = (ts::child(node, "left"), ts::child(node, "right"))
+                else {
                     return;
                 };
-                if left.kind() != "identifier" {
+                if ts::kind(left) != "identifier" {
                     return;
                 }
                 let name = self.text(left);
@@ -478,7 +477,7 @@ fn compact(text: &str) -> String {
 fn record_import(node: Node<'_>, source: &str, scope: &mut Scope) {
     let mut cursor = node.walk();
     for child in node.children_by_field_name("name", &mut cursor) {
-        match child.kind() {
+        match ts::kind(child) {
             "dotted_name" => {
                 let full = compact(source.get(child.byte_range()).unwrap_or_default());
                 let root = full.split('.').next().unwrap_or_default();
@@ -487,10 +486,9 @@ fn record_import(node: Node<'_>, source: &str, scope: &mut Scope) {
                 }
             }
             "aliased_import" => {
-                if let (Some(name), Some(alias)) = (
-                    child.child_by_field_name("name"),
-                    child.child_by_field_name("alias"),
-                ) {
+                if let (Some(name), Some(alias)) =
+                    (ts::child(child, "name"), ts::child(child, "alias"))
+                {
                     let full = compact(source.get(name.byte_range()).unwrap_or_default());
                     scope.import(source.get(alias.byte_range()).unwrap_or_default(), &full);
                 }
@@ -501,19 +499,16 @@ fn record_import(node: Node<'_>, source: &str, scope: &mut Scope) {
 }
 
 fn record_from_import(node: Node<'_>, source: &str, scope: &mut Scope) {
-    let Some(module) = node.child_by_field_name("module_name") else {
+    let Some(module) = ts::child(node, "module_name") else {
         return;
     };
     let module = compact(source.get(module.byte_range()).unwrap_or_default());
     let module = module.trim_start_matches('.');
     let mut cursor = node.walk();
     for child in node.children_by_field_name("name", &mut cursor) {
-        let (name, alias) = match child.kind() {
+        let (name, alias) = match ts::kind(child) {
             "dotted_name" => (child, child),
-            "aliased_import" => match (
-                child.child_by_field_name("name"),
-                child.child_by_field_name("alias"),
-            ) {
+            "aliased_import" => match (ts::child(child, "name"), ts::child(child, "alias")) {
                 (Some(name), Some(alias)) => (name, alias),
                 _ => continue,
             },
@@ -538,7 +533,7 @@ fn binding_for(node: Node<'_>, source: &str, scope: &Scope) -> Option<String> {
     let mut innermost_call = None;
     let mut current = node;
     for _ in 0..MAX_CHAIN {
-        current = match current.kind() {
+        current = match ts::kind(current) {
             "identifier" => {
                 let name = source.get(current.byte_range())?;
                 if let Some(bound) = scope.binding(name) {
@@ -551,10 +546,10 @@ fn binding_for(node: Node<'_>, source: &str, scope: &Scope) -> Option<String> {
             }
             "call" => {
                 innermost_call = Some(current);
-                current.child_by_field_name("function")?
+                ts::child(current, "function")?
             }
-            "attribute" => current.child_by_field_name("object")?,
-            "subscript" => current.child_by_field_name("value")?,
+            "attribute" => ts::child(current, "object")?,
+            "subscript" => ts::child(current, "value")?,
             _ => return None,
         };
     }
@@ -568,7 +563,7 @@ pub fn qualify(node: Node<'_>, source: &str, scope: &Scope) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     let mut current = node;
     for _ in 0..MAX_CHAIN {
-        match current.kind() {
+        match ts::kind(current) {
             "identifier" => {
                 let base = scope.resolve(source.get(current.byte_range())?);
                 let mut name = String::with_capacity(
@@ -581,12 +576,12 @@ pub fn qualify(node: Node<'_>, source: &str, scope: &Scope) -> Option<String> {
                 }
                 return Some(name);
             }
-            "call" => current = current.child_by_field_name("function")?,
-            "subscript" => current = current.child_by_field_name("value")?,
+            "call" => current = ts::child(current, "function")?,
+            "subscript" => current = ts::child(current, "value")?,
             "attribute" => {
-                let attribute = current.child_by_field_name("attribute")?;
+                let attribute = ts::child(current, "attribute")?;
                 parts.push(source.get(attribute.byte_range())?);
-                current = current.child_by_field_name("object")?;
+                current = ts::child(current, "object")?;
             }
             _ => return None,
         }

@@ -1,7 +1,9 @@
 //! Weak supervision (paper §IV-C): five heuristics over a cell, resolved by stage priority
 //! IMPORT > MODEL > EVALUATE > EXPLORE > WRANGLE. Cells no rule covers get no label.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::fxhash::FxHashMap as HashMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -44,7 +46,7 @@ pub enum FlowRule {
     /// (rubric: "inspecting a fitted model's coefficients or predictions", "learning curves").
     ShowEvaluation,
     /// Shows data and binds nothing for later cells but figures (rubric: "displaying a
-    /// DataFrame or variable").
+    /// `DataFrame` or variable").
     ShowData,
     /// Only transforms data for later cells: binds or changes data, shows nothing.
     Transform,
@@ -195,7 +197,7 @@ impl SeedTable {
     fn parse_builtin(text: &str) -> SeedTable {
         // The builtin files are tested to parse; an empty table is the impossible fallback.
         SeedTable::from_toml(text).unwrap_or_else(|_| SeedTable {
-            functions: HashMap::new(),
+            functions: HashMap::default(),
             phrases: Vec::new(),
             flow_rules: true,
         })
@@ -204,7 +206,7 @@ impl SeedTable {
     pub fn from_toml(text: &str) -> Result<SeedTable, SeedError> {
         let file: SeedFile = toml::from_str(text).map_err(|e| SeedError::Toml(e.to_string()))?;
         let mut table = SeedTable {
-            functions: HashMap::new(),
+            functions: HashMap::default(),
             phrases: Vec::new(),
             flow_rules: true,
         };
