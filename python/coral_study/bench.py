@@ -147,11 +147,42 @@ def compare(ray_out: Path, check_json: Path) -> Dict[str, Any]:
             "ray_rows": len(ray_labels)}
 
 
+def projection(results: Dict[str, Any], notebooks: float = 1.1e6,
+               price_per_cpu_hour: float = 0.04) -> str:
+    """Markdown: the measured runs, then the time and cost of ``notebooks`` notebooks at the
+    measured rates, with the arithmetic written out."""
+    exp = results["expected"]
+    per_nb = exp["non_empty_code_cells"] / exp["notebooks"]
+    cells = notebooks * per_nb
+    lines = ["| run | wall s | cells/s | CPU s | cells per CPU-second | load avg (1 min) "
+             "before → after |", "|---|---:|---:|---:|---:|---|"]
+    for r in results["runs"]:
+        lines.append(
+            f"| {r['what']} | {r['seconds']:,.1f} | {r['cells_per_second']:,.0f} | "
+            f"{r.get('cpu_seconds') or 0:,.0f} | {r.get('cells_per_cpu_second') or 0:,.0f} | "
+            f"{r['load_before'][0]} → {r['load_after'][0]} |")
+    lines += ["", f"Projection for {notebooks:,.0f} notebooks at this corpus's "
+              f"{exp['non_empty_code_cells']:,} / {exp['notebooks']:,} = {per_nb:.2f} non-empty "
+              f"code cells per notebook: {notebooks:,.0f} × {per_nb:.2f} = {cells / 1e6:.2f} M "
+              f"cells.", ""]
+    for r in results["runs"]:
+        rate = r.get("cells_per_cpu_second")
+        if not rate:
+            continue
+        cpu_h = cells / rate / 3600
+        lines.append(
+            f"- {r['what']}: {cells / 1e6:.2f} M cells ÷ {rate:,.0f} cells per CPU-second = "
+            f"{cells / rate:,.0f} CPU-seconds = **{cpu_h:,.1f} CPU-hours**; on 100 cores "
+            f"{cpu_h / 100 * 60:,.0f} min; at ${price_per_cpu_hour:.2f} per CPU-hour "
+            f"**${cpu_h * price_per_cpu_hour:,.2f}**.")
+    return "\n".join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coral_study.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS.resolve())
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/coral-bench"))
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--coral-lsp", type=Path, default=None,
@@ -159,7 +190,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--check-threads", type=int, nargs="*", default=[0],
                         help="--check runs: 0 for its default (all cores), N for --threads N")
     parser.add_argument("--skip-check", action="store_true")
+    parser.add_argument("--summarize", type=Path, default=None, metavar="BENCH_JSON",
+                        help="only print the table and projection of an earlier run")
     args = parser.parse_args(argv)
+    if args.summarize:
+        print(projection(json.loads(args.summarize.read_text())))
+        return 0
 
     root = Path(__file__).resolve().parents[2]
     binary = args.coral_lsp or root / "target" / "release" / "coral-lsp"
@@ -206,12 +242,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
-    print("\n| run | wall s | cells/s | CPU s | cells per CPU-s | load avg (1 min) before → after |")
-    print("|---|---:|---:|---:|---:|---|")
-    for r in results["runs"]:
-        print(f"| {r['what']} | {r['seconds']:.1f} | {r['cells_per_second']:,.0f} | "
-              f"{r['cpu_seconds']:,.0f} | {r['cells_per_cpu_second']:,.0f} | "
-              f"{r['load_before'][0]} → {r['load_after'][0]} |")
+    print()
+    print(projection(results))
     ok = all(r.get("rows_equal_non_empty_cells", True) for r in results["runs"])
     agree = all(r.get("agreement_with_check", {}).get("differ", 0) == 0 for r in results["runs"])
     return 0 if ok and agree else 1

@@ -4,6 +4,7 @@ notebook, and the interpreter released while a batch is labelled."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -163,3 +164,11 @@ def test_typing_files_ship():
     package = Path(coral.__file__).parent
     assert (package / "py.typed").is_file()
     assert (package / "_coral.pyi").is_file()
+
+
+def test_the_package_ships_the_model(labeler):
+    model = Path(coral.__file__).parent / "_model" / "coral.onnx"
+    assert model.is_file()
+    # Found before the project's models/, as the CLI finds a model beside its executable first.
+    if not os.environ.get("CORAL_MODEL_DIR"):
+        assert Path(labeler.model_info["path"]).resolve() == model.resolve()
