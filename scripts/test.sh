@@ -54,4 +54,20 @@ if [[ -f vscode-extension/package.json ]]; then
     (cd vscode-extension && CORAL_LSP_PATH="$LSP_BIN" npm run test:e2e)
 fi
 
+# --- browser tests (tests/browser/) -------------------------------------------------------------
+# JupyterLab and VS Code (code-server) in Debian's Chromium, driven by Playwright. Only where
+# /usr/bin/chromium exists (.ci/run installs it); elsewhere skipped, and said so.
+if [[ -x tests/browser/run.sh ]]; then
+    if [[ -x /usr/bin/chromium ]]; then
+        step "Browser tests: JupyterLab and VS Code (code-server) in Chromium"
+        lsp_binary
+        browser_started=$SECONDS
+        CORAL_LSP="$LSP_BIN" tests/browser/run.sh
+        echo "browser tests: $((SECONDS - browser_started))s (screenshots in target/browser/)" >&2
+    else
+        step "Browser tests SKIPPED: /usr/bin/chromium not found (apt-get install -y chromium)"
+    fi
+fi
+# --- end of browser tests ----------------------------------------------------------------------
+
 step "all tests passed"

@@ -54,6 +54,7 @@ if [[ -n "${CORAL_CHECK:-}" ]]; then
     export CORAL_CHECK
 fi
 export CORAL_BROWSER_OUT="${CORAL_BROWSER_OUT:-$root/target/browser}"
+mkdir -p "$CORAL_BROWSER_OUT" && rm -f "$CORAL_BROWSER_OUT"/FAILED-*  # a previous run's failures
 
 # VS Code in code-server (test_vscode.py). Node 24 and code-server come from the npm registry
 # into a per-machine cache outside the tree (code-server's native modules take minutes to build,

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """A language server that publishes nothing: the negative control of the browser tests.
 
-It speaks just enough LSP over stdio for jupyter-lsp and jupyterlab-lsp to connect (answers
-`initialize` with coral's name and a hover provider, `shutdown` with null, any other request
-with null, exits on `exit`) and never sends `textDocument/publishDiagnostics` nor hover text.
-With `CORAL_LSP` pointing here the JupyterLab test must fail:
+It speaks just enough LSP over stdio for a client to connect (answers `initialize` with
+full-text sync and a hover provider, `shutdown` and any other request with null, exits on
+`exit`) and never sends `textDocument/publishDiagnostics`, hover text or inlay hints.
+It answers `--version` as a coral-lsp would, so the VS Code extension starts it too. With
+`CORAL_LSP` pointing here both browser tests must fail:
 
     CORAL_LSP=tests/browser/silent_lsp.py CORAL_CHECK=target/debug/coral-lsp tests/browser/run.sh
 """
@@ -40,7 +41,7 @@ def write_message(stream, message: dict) -> None:
 
 def main() -> int:
     if "--version" in sys.argv[1:]:
-        print("silent-lsp 0 (publishes nothing)")
+        print("silent-lsp 0.0.0 (publishes nothing)")
         return 0
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
@@ -53,7 +54,7 @@ def main() -> int:
         if message["method"] == "initialize":
             result = {
                 "capabilities": {"textDocumentSync": 1, "hoverProvider": True},
-                "serverInfo": {"name": "silent-lsp", "version": "0"},
+                "serverInfo": {"name": "silent-lsp", "version": "0.0.0"},
             }
         write_message(stdout, {"id": message["id"], "result": result})
 
