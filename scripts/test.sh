@@ -46,6 +46,12 @@ if [[ -x tests/jupyter_lsp/run.sh ]]; then
     CORAL_LSP="$LSP_BIN" tests/jupyter_lsp/run.sh
 fi
 
+if [[ -x scripts/test-python.sh ]]; then
+    step "Python package and Ray pipeline (python/: pytest, two Ray workers)"
+    lsp_binary
+    CORAL_LSP="$LSP_BIN" scripts/test-python.sh
+fi
+
 if [[ -f vscode-extension/package.json ]]; then
     step "VS Code extension: unit tests"
     (cd vscode-extension && npm ci --no-audit --no-fund && npm test)
