@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `SOAK_CELLS_MIN`/`SOAK_CELLS_MAX` (100/500), `SOAK_ROTATE_SECONDS` (10), `SOAK_ARGS` (extra
-//! server arguments, e.g. `--no-model`), `SOAK_SEED`. `tests/lsp_soak.rs` runs the same code
+//! server arguments, e.g. `--no-model`), `SOAK_SEED`, `SOAK_LOG` (the server's log level, default
+//! `warn`) and `SOAK_STDERR` (a file for the server's stderr). `tests/lsp_soak.rs` runs the same code
 //! for a few seconds.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
@@ -37,6 +38,7 @@ fn main() {
     let args: Vec<&str> = args.split_whitespace().collect();
     let mut spawn = lsp_process::Spawn::new(&program, &args);
     spawn.capture_stderr = true;
+    spawn.log_level = env("SOAK_LOG", "warn".to_owned());
     let config = soak::Config {
         spawn,
         notebooks: env("SOAK_NOTEBOOKS", 50),
@@ -56,5 +58,9 @@ fn main() {
     print!("{}", report.render(&config, Duration::from_secs(30)));
     for line in report.panics() {
         println!("  {line}");
+    }
+    if let Ok(path) = std::env::var("SOAK_STDERR") {
+        std::fs::write(&path, report.stopped.stderr.join("\n")).unwrap();
+        println!("server stderr: {path}");
     }
 }

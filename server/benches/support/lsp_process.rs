@@ -127,7 +127,10 @@ fn answer_request(stdin: &Mutex<ChildStdin>, body: &Value) {
     } else {
         Value::Null
     };
-    send(stdin, &json!({"jsonrpc": "2.0", "id": id, "result": result}));
+    send(
+        stdin,
+        &json!({"jsonrpc": "2.0", "id": id, "result": result}),
+    );
 }
 
 impl Lsp {

@@ -63,6 +63,8 @@ pub struct Report {
     pub open_secs: f64,
     /// Edit → diagnostics for the edited cell, sorted.
     pub latencies_ms: Vec<f64>,
+    /// The same latencies, each with the size (cells) of the notebook edited.
+    pub by_size: Vec<(usize, f64)>,
     pub edits: usize,
     /// Edits whose diagnostics never arrived.
     pub lost: usize,
@@ -213,11 +215,18 @@ struct Cell {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
     /// Opened; its first diagnostics have not all arrived (`reopen`: not the first open).
-    Labelling { since: Instant, reopen: bool },
+    Labelling {
+        since: Instant,
+        reopen: bool,
+    },
     Ready,
     /// Saved and no longer typed in; closed once its edits have their diagnostics.
-    Draining { until: Instant },
-    Closed { reopen_at: Instant },
+    Draining {
+        until: Instant,
+    },
+    Closed {
+        reopen_at: Instant,
+    },
 }
 
 struct Notebook {
@@ -258,7 +267,9 @@ fn make_notebooks(config: &Config, rng: &mut Rng) -> Vec<Notebook> {
                     let suffix = format!("_n{n}r{}", at / pool.len());
                     Cell {
                         code: *code,
-                        uri: format!("vscode-notebook-cell:/tmp/coral-soak/nb{n:03}.ipynb#ch{i:04}"),
+                        uri: format!(
+                            "vscode-notebook-cell:/tmp/coral-soak/nb{n:03}.ipynb#ch{i:04}"
+                        ),
                         text: if *code {
                             rename(source, &names, &suffix)
                         } else {
@@ -321,6 +332,7 @@ struct Soak {
     /// Cell URI → notebook, and the edits waiting for that cell's diagnostics.
     pending: HashMap<String, (usize, VecDeque<(i32, Instant)>)>,
     latencies_ms: Vec<f64>,
+    by_size: Vec<(usize, f64)>,
     reopen_ms: Vec<f64>,
     edits: usize,
     lost: usize,
@@ -435,8 +447,9 @@ impl Soak {
             // faster than the server labels are answered together, each with its own wait.
             while queue.front().is_some_and(|&(v, _)| i64::from(v) <= version) {
                 let (_, sent) = queue.pop_front().unwrap_or((0, at));
-                self.latencies_ms
-                    .push(at.duration_since(sent).as_secs_f64() * 1000.0);
+                let ms = at.duration_since(sent).as_secs_f64() * 1000.0;
+                self.latencies_ms.push(ms);
+                self.by_size.push((self.notebooks[*n].cells.len(), ms));
                 self.notebooks[*n].pending -= 1;
             }
         }
@@ -559,13 +572,18 @@ impl Soak {
     fn wait_for(&mut self, what: &str, done: impl Fn(&Soak) -> bool) -> Result<(), String> {
         let mut last = Instant::now();
         while !done(self) {
-            match self.lsp.recv_until(Instant::now() + Duration::from_millis(50)) {
+            match self
+                .lsp
+                .recv_until(Instant::now() + Duration::from_millis(50))
+            {
                 Received::Message(message) => {
                     last = Instant::now();
                     self.handle(message.at, &message.body);
                 }
                 Received::Timeout if last.elapsed() > TIMEOUT => {
-                    return Err(format!("nothing from the server for {TIMEOUT:?} while {what}"));
+                    return Err(format!(
+                        "nothing from the server for {TIMEOUT:?} while {what}"
+                    ));
                 }
                 Received::Timeout => {}
                 Received::Gone => return Err(format!("the server exited while {what}")),
@@ -605,6 +623,7 @@ pub fn run(config: Config) -> Report {
         notebooks,
         pending: HashMap::new(),
         latencies_ms: Vec::new(),
+        by_size: Vec::new(),
         reopen_ms: Vec::new(),
         edits: 0,
         lost: 0,
@@ -630,6 +649,7 @@ pub fn run(config: Config) -> Report {
         code_cells: soak.notebooks.iter().map(|nb| nb.code.len()).sum(),
         open_secs: phases.open_secs,
         latencies_ms: soak.latencies_ms,
+        by_size: soak.by_size,
         edits: soak.edits,
         lost: soak.lost,
         saves: soak.saves,
@@ -661,7 +681,8 @@ struct Phases {
     soak_secs: f64,
 }
 
-fn drive(soak: &mut Soak, phases: &mut Phases) -> Result<(), String> {    let opening = Instant::now();
+fn drive(soak: &mut Soak, phases: &mut Phases) -> Result<(), String> {
+    let opening = Instant::now();
     for n in 0..soak.notebooks.len() {
         soak.open(n, false);
     }
@@ -826,10 +847,25 @@ impl Report {
             "{:<22} {:>8} {:>9} {:>9} {:>9} {:>9}",
             "", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"
         );
-        for (name, samples) in [
-            ("edit → diagnostics", &self.latencies_ms),
-            ("reopen → labelled", &self.reopen_ms),
-        ] {
+        // Labelling work grows with the notebook, so the latency is split by its size too.
+        let mut rows = vec![("edit → diagnostics".to_owned(), self.latencies_ms.clone())];
+        let (low, high) = config.cells;
+        let mut from = low / 100 * 100;
+        while from <= high {
+            let mut samples: Vec<f64> = self
+                .by_size
+                .iter()
+                .filter(|(cells, _)| (from..from + 100).contains(cells))
+                .map(|&(_, ms)| ms)
+                .collect();
+            if !samples.is_empty() {
+                samples.sort_by(f64::total_cmp);
+                rows.push((format!("  {from}–{} cells", from + 99), samples));
+            }
+            from += 100;
+        }
+        rows.push(("reopen → labelled".to_owned(), self.reopen_ms.clone()));
+        for (name, samples) in &rows {
             let _ = writeln!(
                 out,
                 "{name:<22} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
