@@ -21,7 +21,9 @@ fn notebooks_typed_saved_closed_and_reopened_get_every_diagnostic_in_bounded_mem
     // arena per thread (up to 8 per core), memory a closed notebook freed stays in whichever
     // arena it came from and RSS keeps climbing for minutes without a leak; the bench reports
     // that as it is (server/README.md, "Soak"). Here a notebook not freed on close must show.
-    spawn.env.push(("MALLOC_ARENA_MAX".to_owned(), "1".to_owned()));
+    spawn
+        .env
+        .push(("MALLOC_ARENA_MAX".to_owned(), "1".to_owned()));
     let config = soak::Config {
         spawn,
         notebooks: 8,
