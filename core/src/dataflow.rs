@@ -10,6 +10,7 @@
 //! [`MAX_CHAIN`] levels, so nesting depth cannot overflow the stack.
 
 use crate::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::cell::RefCell;
 use std::fmt;
 use std::num::NonZeroU16;
 use std::sync::OnceLock;
@@ -369,6 +370,7 @@ pub fn analyze(root: Node<'_>, source: &str, scope: &mut Scope) -> FlowResult {
         source,
         table: KindTable::builtin(),
         out: FlowResult::default(),
+        qualified: RefCell::default(),
     };
     pass.statement_facts(root, scope);
     // One cursor walks the tree in pre-order; `path` holds each visited node's ancestors (and
@@ -408,11 +410,25 @@ struct Pass<'a> {
     source: &'a str,
     table: &'static KindTable,
     out: FlowResult,
+    /// `qualify` of each node asked about, by node id. `kind_of` descends a call chain up to
+    /// `MAX_CHAIN` levels and asks for the qualified name at every level, which walks the rest
+    /// of the chain again: 64 × 64 steps per call, seconds for a few kilobytes of
+    /// `x.y()x.y()…` (fuzzing). The pass changes kinds, never imports or bindings, so a node's
+    /// name holds for the whole pass.
+    qualified: RefCell<HashMap<usize, Option<String>>>,
 }
 
 impl Pass<'_> {
     fn text(&self, node: Node<'_>) -> &str {
         self.source.get(node.byte_range()).unwrap_or_default()
+    }
+
+    fn qualify(&self, node: Node<'_>, scope: &Scope) -> Option<String> {
+        self.qualified
+            .borrow_mut()
+            .entry(node.id())
+            .or_insert_with(|| qualify(node, self.source, scope))
+            .clone()
     }
 
     fn statement_facts(&mut self, root: Node<'_>, scope: &Scope) {
@@ -483,7 +499,7 @@ impl Pass<'_> {
                                     .is_some_and(|left| self.is_module_setting(left, scope))
                         }
                         "call" => ts::child(expr, "function")
-                            .and_then(|f| qualify(f, self.source, scope))
+                            .and_then(|f| self.qualify(f, scope))
                             .is_some_and(|q| self.table.is_setup_call(&q)),
                         _ => false,
                     })
@@ -518,7 +534,7 @@ impl Pass<'_> {
     fn is_display_call(&self, node: Node<'_>, scope: &Scope) -> bool {
         ts::kind(node) == "call"
             && ts::child(node, "function")
-                .and_then(|f| qualify(f, self.source, scope))
+                .and_then(|f| self.qualify(f, scope))
                 .is_some_and(|q| self.table.display_functions.contains(&q))
     }
 
@@ -614,7 +630,7 @@ impl Pass<'_> {
             return;
         };
         let args = ts::child(node, "arguments");
-        let qualified = qualify(function, self.source, scope);
+        let qualified = self.qualify(function, scope);
         if let Some(q) = qualified.as_deref() {
             if self.table.display_functions.contains(q) {
                 self.out.flow.displays = true;
@@ -796,7 +812,9 @@ impl Pass<'_> {
             }
         }
         if kind.is_none() {
-            kind = qualify(function, self.source, scope).and_then(|q| self.table.call_kind(&q));
+            kind = self
+                .qualify(function, scope)
+                .and_then(|q| self.table.call_kind(&q));
         }
         match kind {
             None | Some(ValueKind::Data) => {
@@ -811,7 +829,7 @@ impl Pass<'_> {
     }
 
     fn is_history_library(&self, receiver: Node<'_>, scope: &Scope) -> bool {
-        qualify(receiver, self.source, scope).is_some_and(|q| {
+        self.qualify(receiver, scope).is_some_and(|q| {
             self.table
                 .history_libraries
                 .iter()

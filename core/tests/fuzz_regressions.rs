@@ -126,7 +126,18 @@ fn featurize_fixtures() {
     let seeds = SeedTable::builtin();
     for (path, bytes) in fixtures("featurize") {
         let source = String::from_utf8(bytes).expect("featurize fixtures are UTF-8");
+        let started = std::time::Instant::now();
         let features = featurize_cell(0, &source, None, None, &mut Scope::new(), &seeds);
+        // The 120 k-character line ran past the fuzzer's timeout (45 s with AddressSanitizer)
+        // while the data-flow pass asked tree-sitter for each identifier's parent, a descent
+        // from the root; a quarter of a second optimised since the pass walks with one cursor.
+        // The bound is loose for loaded machines and still catches the quadratic.
+        assert!(
+            started.elapsed() < std::time::Duration::from_mins(1),
+            "{}: {:?}",
+            path.display(),
+            started.elapsed()
+        );
         let graph = &features.graph;
         assert_eq!(graph.tokens.first().map(String::as_str), Some("[CLS]"));
         for (node, &parent) in graph.node_parent.iter().enumerate() {
